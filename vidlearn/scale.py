@@ -1,0 +1,72 @@
+"""Scale presets: how big every chapter's experiments are.
+
+``ci``  the smallest that still shows each chapter's point (well under 2 minutes a notebook on 2 CPU cores);
+``cpu`` the default without CUDA: a laptop reader waits a few minutes a chapter;
+``gpu`` the default with CUDA (Colab T4 and up): bigger clips, more data, mixed precision.
+
+Choose one with the environment variable ``VIDLEARN_SCALE`` (``ci``, ``cpu``, ``gpu``) or by name,
+``preset("cpu")``; without either, ``gpu`` when CUDA is available, else ``cpu``. Notebooks never
+hard-code sizes: they read them from here and print which preset ran.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+ENV_VAR = "VIDLEARN_SCALE"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Sizes for one scale. Use ``dataclasses.replace(p, epochs=3)`` (or ``p.replace``) to adjust."""
+
+    name: str
+    frames: int  # frames per clip (T)
+    size: int  # square frame side (H = W) of synthetic clips
+    long_frames: int  # frames of the long-clip variant (order of two events far apart in time)
+    train_samples: int  # synthetic training clips
+    val_samples: int  # synthetic validation clips
+    epochs: int
+    batch_size: int
+    lr: float
+    amp: bool  # mixed precision (only takes effect on CUDA)
+    num_workers: int  # DataLoader workers
+
+    def replace(self, **changes) -> "Preset":
+        return dataclasses.replace(self, **changes)
+
+    def describe(self) -> str:
+        return (
+            f"scale preset {self.name!r}: {self.frames} frames of {self.size}x{self.size}, "
+            f"{self.train_samples} train / {self.val_samples} val clips, {self.epochs} epochs, "
+            f"batch {self.batch_size} (set {ENV_VAR}=ci|cpu|gpu to change)"
+        )
+
+
+PRESETS = {
+    "ci": Preset("ci", frames=8, size=32, long_frames=24, train_samples=320, val_samples=160, epochs=4,
+                 batch_size=32, lr=3e-3, amp=False, num_workers=0),
+    "cpu": Preset("cpu", frames=16, size=48, long_frames=48, train_samples=1200, val_samples=400, epochs=8,
+                  batch_size=32, lr=2e-3, amp=False, num_workers=0),
+    "gpu": Preset("gpu", frames=16, size=64, long_frames=64, train_samples=6000, val_samples=1000, epochs=15,
+                  batch_size=64, lr=1e-3, amp=True, num_workers=2),
+}
+
+
+def preset(name: Optional[str] = None) -> Preset:
+    """The scale preset ``name``, else ``$VIDLEARN_SCALE``, else ``gpu`` with CUDA and ``cpu`` without."""
+    source = "argument"
+    if name is None:
+        name = os.environ.get(ENV_VAR) or None
+        source = f"${ENV_VAR}"
+    if name is None:
+        import torch
+
+        return PRESETS["gpu" if torch.cuda.is_available() else "cpu"]
+    key = name.strip().lower()
+    if key not in PRESETS:
+        raise ValueError(f"unknown scale preset {name!r} (from {source}); expected one of {', '.join(PRESETS)}")
+    return PRESETS[key]
