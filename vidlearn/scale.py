@@ -35,7 +35,7 @@ class Preset:
     amp: bool  # mixed precision (only takes effect on CUDA)
     num_workers: int  # DataLoader workers
 
-    def replace(self, **changes) -> "Preset":
+    def replace(self, **changes) -> Preset:
         return dataclasses.replace(self, **changes)
 
     def describe(self) -> str:

@@ -1,0 +1,53 @@
+# make book | test | serve | lint | bench   (each creates .venv from requirements.txt when it is missing)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PLOTLYJS := book/_static/plotly.min.js
+PORT ?= 8000
+export PYTHONHASHSEED := 0
+
+.PHONY: book test unit notebooks book-check serve lint bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+# plotly.js is served by the book itself (no CDN): copy the one the installed plotly ships
+$(PLOTLYJS): $(STAMP)
+	mkdir -p book/_static
+	cp "$$($(PY) -c 'import os, plotly; print(os.path.join(os.path.dirname(plotly.__file__), "package_data", "plotly.min.js"))')" $@
+
+# the HTML book in _build/html; chapters run at $VIDLEARN_SCALE (default: gpu with CUDA, else cpu)
+book: $(STAMP) $(PLOTLYJS)
+	VIDLEARN_BOOK_BUILD=1 $(VENV)/bin/jupyter-book build . -W --keep-going
+
+# unit tests, every notebook under nbval at the ci scale, then the book with warnings as errors
+test: unit notebooks book-check
+
+unit: $(STAMP)
+	$(PY) -m pytest tests -q --ignore=tests/book
+
+notebooks: $(STAMP)
+	VIDLEARN_SCALE=ci $(PY) -m pytest --nbval-lax book -q -p no:cacheprovider
+
+book-check: $(STAMP) $(PLOTLYJS)
+	rm -rf _build/.jupyter_cache _build/jupyter_execute
+	VIDLEARN_SCALE=ci VIDLEARN_BOOK_BUILD=1 $(VENV)/bin/jupyter-book build . -W --keep-going
+	$(PY) -m pytest tests/book -q
+
+serve:
+	@test -d _build/html || { echo "no _build/html yet: run 'make book' first"; exit 1; }
+	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check vidlearn tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf _build

@@ -1,0 +1,122 @@
+"""fit / evaluate / History / checkpoints on a tiny learnable problem (class = brightness of the clip)."""
+
+import pytest
+import torch
+import torch.nn as nn
+from torch.utils.data import TensorDataset
+
+from vidlearn.train import History, evaluate, fit, load_checkpoint, save_checkpoint
+
+
+def _data(n=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = torch.rand(n, 3, 4, 8, 8, generator=g) - 0.5 + (y.view(-1, 1, 1, 1, 1) - 0.5) * 2
+    return TensorDataset(x, y)
+
+
+class TinyNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.fc(x.mean(dim=(2, 3, 4)))
+
+
+class PairNet(nn.Module):
+    """Takes a tuple (rgb, flow) as one argument, like Two-Stream."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(5, 2)
+
+    def forward(self, x):
+        rgb, flow = x
+        return self.fc(torch.cat([rgb.mean(dim=(2, 3, 4)), flow.mean(dim=(2, 3, 4))], 1))
+
+
+def test_fit_learns_and_history_has_one_entry_per_epoch():
+    torch.manual_seed(0)
+    h = fit(TinyNet(), _data(), _data(32, seed=1), epochs=4, batch_size=16, lr=0.1, device="cpu",
+            progress=False, verbose=False)
+    assert isinstance(h, History)
+    for field in ("train_loss", "train_acc", "val_loss", "val_acc", "time_s", "clips_per_s"):
+        assert len(getattr(h, field)) == 4, field
+    assert h.train_loss[-1] < h.train_loss[0]
+    assert h.final_val_acc >= 0.9
+    assert h.device == "cpu" and h.precision == "fp32"
+    assert h.steps == [4, 8, 12, 16]
+
+
+def test_fit_on_cpu_is_repeatable_with_the_same_seed():
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(123)  # same initial weights
+        h = fit(TinyNet(), _data(), epochs=2, batch_size=8, lr=0.05, device="cpu", seed=7, progress=False,
+                verbose=False)
+        runs.append(h.train_loss)
+    assert runs[0] == runs[1]
+
+
+def test_fit_accepts_tuple_inputs_passed_as_one_argument():
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 2, (32,), generator=g)
+    rgb = torch.rand(32, 3, 2, 4, 4, generator=g)
+    flow = torch.rand(32, 2, 2, 4, 4, generator=g) + y.view(-1, 1, 1, 1, 1)
+
+    class PairData(torch.utils.data.Dataset):
+        def __len__(self):
+            return 32
+
+        def __getitem__(self, i):
+            return (rgb[i], flow[i]), y[i]
+
+    h = fit(PairNet(), PairData(), PairData(), epochs=3, batch_size=8, lr=0.1, device="cpu", progress=False,
+            verbose=False)
+    assert h.final_val_acc > 0.8
+
+
+def test_evaluate_reports_loss_accuracy_and_count():
+    res = evaluate(TinyNet(), _data(20), batch_size=8, device="cpu")
+    assert set(res) == {"loss", "acc", "n"} and res["n"] == 20 and 0 <= res["acc"] <= 1
+
+
+def test_fit_rejects_bad_arguments_clearly():
+    with pytest.raises(ValueError, match="epochs"):
+        fit(TinyNet(), _data(), epochs=0)
+    with pytest.raises(ValueError, match="optimizer"):
+        fit(TinyNet(), _data(), epochs=1, optimizer="lbfgs")
+    with pytest.raises(ValueError, match="empty"):
+        fit(TinyNet(), TensorDataset(torch.zeros(0, 3), torch.zeros(0)), epochs=1)
+    with pytest.raises(TypeError, match="Dataset"):
+        fit(TinyNet(), [1, 2, 3][0], epochs=1)
+
+
+def test_checkpoint_round_trip_restores_weights_and_history(tmp_path):
+    torch.manual_seed(0)
+    model = TinyNet()
+    h = fit(model, _data(), epochs=1, batch_size=16, device="cpu", progress=False, verbose=False)
+    path = tmp_path / "ck" / "model.pt"
+    save_checkpoint(path, model, history=h, note="hello")
+    fresh = TinyNet()
+    info = load_checkpoint(path, fresh)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), fresh.state_dict().values()))
+    assert info["history"].train_loss == h.train_loss and info["extra"] == {"note": "hello"}
+
+
+def test_loading_a_missing_or_foreign_checkpoint_names_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.pt"):
+        load_checkpoint(tmp_path / "nope.pt", TinyNet())
+    torch.save({"weights": 1}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="other.pt"):
+        load_checkpoint(tmp_path / "other.pt", TinyNet())
+
+
+def test_history_plot_has_train_and_val_curves():
+    h = History(train_loss=[1, .5], train_acc=[.5, .7], val_loss=[1, .6], val_acc=[.4, .6], time_s=[1, 1],
+                clips_per_s=[5, 5], name="run")
+    fig = h.plot()
+    names = {t.name for t in fig.data}
+    assert {"run train", "run val"} <= names
+    assert History.from_json(h.to_json()) == h

@@ -1,0 +1,232 @@
+"""``fit`` and ``evaluate``: the book's one training loop, small enough to read in one sitting.
+
+``fit(model, train_data, val_data, epochs=..., batch_size=..., lr=...)`` trains with AdamW (or SGD) and a
+cosine learning-rate schedule, on CUDA with mixed precision when it is there (bf16 where supported, else
+fp16 with a gradient scaler) and on the CPU otherwise, and returns a :class:`History`. Batches are
+``(inputs, labels)`` where ``inputs`` is a tensor ``(B, C, T, H, W)`` or a list/tuple of tensors (SlowFast's
+``[slow, fast]``, Two-Stream's ``(rgb, flow)``) handed to the model as one argument: ``model(inputs)``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+from typing import Any, Callable, Dict, Optional, Union
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+
+from vidlearn.train.history import History
+
+Data = Union[Dataset, DataLoader]
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (CPU and CUDA); returns a torch Generator seeded the same way."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def resolve_device(device: Union[str, torch.device] = "auto") -> torch.device:
+    """``"auto"``: CUDA when available, else CPU. Anything else is passed to ``torch.device``."""
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was asked for but CUDA is not available; use device='auto' or 'cpu'")
+    return dev
+
+
+def _amp_dtype(device: torch.device, amp: Union[bool, str]) -> Optional[torch.dtype]:
+    """The autocast dtype: None (fp32) on CPU or when amp is off; bf16 where the GPU supports it, else fp16."""
+    if device.type != "cuda" or amp is False:
+        return None
+    if amp not in (True, "auto"):
+        raise ValueError(f"amp must be True, False or 'auto', got {amp!r}")
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def to_device(x: Any, device: torch.device) -> Any:
+    """Move a tensor, or a list/tuple/dict of tensors, to ``device`` (non-blocking when pinned)."""
+    if isinstance(x, torch.Tensor):
+        return x.to(device, non_blocking=True)
+    if isinstance(x, (list, tuple)):
+        return type(x)(to_device(v, device) for v in x)
+    if isinstance(x, dict):
+        return {k: to_device(v, device) for k, v in x.items()}
+    return x
+
+
+def make_loader(data: Data, batch_size: int, shuffle: bool, seed: int = 0, num_workers: int = 0,
+                pin_memory: bool = False) -> DataLoader:
+    """A DataLoader over ``data`` (returned unchanged if it already is one), shuffled repeatably by ``seed``."""
+    if isinstance(data, DataLoader):
+        return data
+    if not hasattr(data, "__getitem__") or not hasattr(data, "__len__"):
+        raise TypeError(f"expected a torch Dataset or DataLoader, got {type(data).__name__}")
+    if len(data) == 0:
+        raise ValueError("the dataset is empty: there is nothing to train or evaluate on")
+    gen = torch.Generator().manual_seed(seed) if shuffle else None
+    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=gen, num_workers=num_workers,
+                      pin_memory=pin_memory, persistent_workers=num_workers > 0)
+
+
+def _progress_enabled(progress: Optional[bool]) -> bool:
+    if progress is not None:
+        return progress
+    # The book build executes notebooks without a widget frontend; bars would only leave noise.
+    return not os.environ.get("VIDLEARN_BOOK_BUILD")
+
+
+def _batch_size_of(inputs: Any) -> int:
+    return len(inputs[0]) if isinstance(inputs, (list, tuple)) else len(inputs)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: Data, *, batch_size: int = 32, device: Union[str, torch.device] = "auto",
+             amp: Union[bool, str] = "auto", loss_fn: Optional[Callable] = None) -> Dict[str, float]:
+    """Mean loss and accuracy of ``model`` on ``data`` (a Dataset or DataLoader) in eval mode.
+
+    Returns ``{"loss": ..., "acc": ..., "n": number of clips}``.
+    """
+    dev = resolve_device(device)
+    loss_fn = loss_fn or F.cross_entropy
+    amp_dtype = _amp_dtype(dev, amp)
+    loader = make_loader(data, batch_size, shuffle=False)
+    model = model.to(dev).eval()
+    total_loss, correct, n = 0.0, 0, 0
+    for inputs, labels in loader:
+        inputs, labels = to_device(inputs, dev), labels.to(dev)
+        with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            logits = model(inputs)
+        total_loss += float(loss_fn(logits.float(), labels)) * len(labels)
+        correct += int((logits.argmax(1) == labels).sum())
+        n += len(labels)
+    return {"loss": total_loss / n, "acc": correct / n, "n": n}
+
+
+def fit(
+    model: nn.Module,
+    train_data: Data,
+    val_data: Optional[Data] = None,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    weight_decay: float = 0.05,
+    optimizer: str = "adamw",
+    schedule: Optional[str] = "cosine",
+    device: Union[str, torch.device] = "auto",
+    amp: Union[bool, str] = "auto",
+    seed: int = 0,
+    num_workers: int = 0,
+    loss_fn: Optional[Callable] = None,
+    grad_clip: Optional[float] = None,
+    progress: Optional[bool] = None,
+    verbose: bool = True,
+    name: str = "",
+) -> History:
+    """Train ``model`` on ``train_data`` for ``epochs`` epochs; evaluate on ``val_data`` after each epoch.
+
+    Args:
+        model: any vidlearn (or torch) model taking ``inputs`` and returning logits ``(B, K)``.
+        train_data, val_data: a Dataset of ``(inputs, label)`` or a DataLoader.
+        optimizer: ``"adamw"`` or ``"sgd"`` (momentum 0.9, as the 2014-2019 papers used).
+        schedule: ``"cosine"`` (per step, to zero) or ``None`` (constant).
+        device: ``"auto"`` (CUDA if present, else CPU), ``"cpu"``, ``"cuda"``...
+        amp: mixed precision on CUDA (``"auto"``/``True``: bf16 where supported, else fp16 + GradScaler).
+        seed: seeds weights-independent randomness (shuffling, dropout, augmentation); CPU runs repeat exactly.
+        progress: tqdm bars over epochs and batches (default: on, except while the book is being built).
+        verbose: print one line per epoch.
+
+    Returns:
+        :class:`History` with per-epoch loss, accuracy, time and clips per second.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if optimizer not in ("adamw", "sgd"):
+        raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {optimizer!r}")
+    if schedule not in ("cosine", None):
+        raise ValueError(f"schedule must be 'cosine' or None, got {schedule!r}")
+    dev = resolve_device(device)
+    amp_dtype = _amp_dtype(dev, amp)
+    loss_fn = loss_fn or F.cross_entropy
+    seed_everything(seed)
+    loader = make_loader(train_data, batch_size, shuffle=True, seed=seed, num_workers=num_workers,
+                         pin_memory=dev.type == "cuda")
+    model = model.to(dev)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters (all requires_grad=False)")
+    if optimizer == "adamw":
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    else:
+        opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    total_steps = epochs * len(loader)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, total_steps) if schedule == "cosine" else None
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(dev)
+
+    hist = History(device=str(dev), precision={None: "fp32", torch.bfloat16: "bf16",
+                                                 torch.float16: "fp16"}[amp_dtype], name=name)
+    show = _progress_enabled(progress)
+    if show:
+        from tqdm.auto import tqdm
+    step = 0
+    for epoch in range(1, epochs + 1):
+        model.train()
+        t0 = time.perf_counter()
+        total_loss, correct, n = 0.0, 0, 0
+        batches = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False) if show else loader
+        for inputs, labels in batches:
+            inputs, labels = to_device(inputs, dev), labels.to(dev, non_blocking=True)
+            with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                logits = model(inputs)
+                loss = loss_fn(logits.float(), labels)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}, step {step}; lower lr?")
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if grad_clip is not None:
+                scaler.unscale_(opt)
+                nn.utils.clip_grad_norm_(params, grad_clip)
+            scaler.step(opt)
+            scaler.update()
+            if sched is not None:
+                sched.step()
+            step += 1
+            b = _batch_size_of(labels)
+            total_loss += float(loss.detach()) * b
+            correct += int((logits.argmax(1) == labels).sum())
+            n += b
+        elapsed = time.perf_counter() - t0
+        hist.train_loss.append(total_loss / n)
+        hist.train_acc.append(correct / n)
+        hist.time_s.append(elapsed)
+        hist.clips_per_s.append(n / elapsed)
+        hist.steps.append(step)
+        if val_data is not None:
+            res = evaluate(model, val_data, batch_size=batch_size, device=dev, amp=amp, loss_fn=loss_fn)
+            hist.val_loss.append(res["loss"])
+            hist.val_acc.append(res["acc"])
+        else:
+            hist.val_loss.append(None)
+            hist.val_acc.append(None)
+        if verbose:
+            val = (f"  val loss {hist.val_loss[-1]:.3f} acc {hist.val_acc[-1]:.3f}"
+                   if val_data is not None else "")
+            print(f"{name + ': ' if name else ''}epoch {epoch}/{epochs}  train loss {hist.train_loss[-1]:.3f} "
+                  f"acc {hist.train_acc[-1]:.3f}{val}  ({elapsed:.1f} s, {n / elapsed:.0f} clips/s)",
+                  file=sys.stdout, flush=True)
+    if dev.type == "cuda":
+        hist.peak_memory_mb = torch.cuda.max_memory_allocated(dev) / 2**20
+    model.eval()
+    return hist

@@ -1,0 +1,62 @@
+"""One look for every figure of the book, and plotly output that works in the static book.
+
+``vidlearn.viz`` registers a plotly template (``"vidlearn"``: fonts, sizes, one colour per era) and makes it
+the default. In a live Jupyter or Colab kernel plotly keeps its own renderer. While the book is built
+(``VIDLEARN_BOOK_BUILD=1``, set by ``make book``/``make test``) figures are rendered as HTML that uses the
+``plotly.min.js`` the book serves from its own ``_static`` folder: no CDN, so pages work offline and
+Jupyter Book 1 (which cannot show plotly's own mimetype) shows every figure, sliders and buttons included.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from typing import Iterator
+
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.io._base_renderers import MimetypeRenderer
+
+BOOK_ENV = "VIDLEARN_BOOK_BUILD"
+
+# one colour per era, used by the timeline, the summary and the chapters' figures
+ERA_COLORS = {
+    "DeepVideo": "#1f77b4",
+    "Two-Stream": "#ff7f0e",
+    "3D CNNs": "#2ca02c",
+    "Video Transformers": "#9467bd",
+}
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf"]
+
+
+def color_cycle() -> Iterator[str]:
+    return itertools.cycle(PALETTE)
+
+
+class BookHTMLRenderer(MimetypeRenderer):
+    """Emit a figure as an HTML ``<div>`` + script that uses the page's own plotly.js (no CDN, no inline copy)."""
+
+    def to_mimebundle(self, fig_dict):
+        html = pio.to_html(fig_dict, include_plotlyjs=False, full_html=False, validate=False,
+                           config={"responsive": True, "displaylogo": False})
+        return {"text/html": html}
+
+
+def _register() -> None:
+    pio.templates["vidlearn"] = go.layout.Template(
+        layout=dict(
+            font=dict(family="Inter, Helvetica, Arial, sans-serif", size=13),
+            title=dict(font=dict(size=16), x=0.02, xanchor="left"),
+            colorway=PALETTE,
+            margin=dict(l=60, r=30, t=60, b=50),
+            hoverlabel=dict(font_size=12),
+        )
+    )
+    pio.templates.default = "plotly_white+vidlearn"
+    pio.renderers["vidlearn_book"] = BookHTMLRenderer()
+    if os.environ.get(BOOK_ENV):
+        pio.renderers.default = "vidlearn_book"
+
+
+_register()
