@@ -1,0 +1,204 @@
+"""Dense optical flow between consecutive frames, computed with OpenCV.
+
+The temporal stream of Two-Stream (Simonyan & Zisserman, NeurIPS 2014, https://arxiv.org/abs/1406.2199)
+and of TSN (Wang et al., ECCV 2016) sees no pixels at all, only the optical flow between consecutive
+frames: for every pixel of frame ``t``, the displacement ``(dx, dy)`` that takes it to frame ``t + 1``.
+Both papers precomputed it with the TV-L1 algorithm (Zach, Pock, Bischof 2007); we offer it beside two
+faster classical methods:
+
+    ``"dis"``        Dense Inverse Search (Kroeger et al., ECCV 2016): patch search on a pyramid plus
+                     variational refinement; milliseconds a frame pair, the default.
+    ``"farneback"``  polynomial expansion (Farneback 2003): smooth, blurs motion boundaries.
+    ``"tvl1"``       Dual TV-L1 (Zach et al. 2007): the two-stream papers' choice; the most accurate of
+                     the three and by far the slowest. Needs OpenCV's contrib build (``cv2.optflow``).
+
+    frames (T, H, W, 3) uint8 ----> grayscale (T, H, W) ----> flow(frame t -> frame t+1) for t < T-1
+                                                                  |
+                                   (2, T-1, H, W) float32 <------+  channel 0 = dx (right +), 1 = dy (down +)
+
+OpenCV is imported only when flow is computed, so ``import vidlearn`` works without it (see the note
+on Colab's OpenCV wheels in the package's pyproject.toml). The flow chapter uses this module.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Dict, Iterable
+
+import numpy as np
+import torch
+
+FLOW_METHODS = ("dis", "farneback", "tvl1")
+
+DIS_PRESETS = ("ultrafast", "fast", "medium")
+
+# cv2.calcOpticalFlowFarneback's parameters, valued as in OpenCV's sample samples/python/opt_flow.py
+FARNEBACK_DEFAULTS: Dict[str, Any] = dict(
+    pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2, flags=0
+)
+
+_INSTALL_HINT = (
+    "pip install opencv-contrib-python-headless (on Colab, cv2 with the contrib modules is preinstalled; "
+    "do not install a second OpenCV wheel beside an existing one, it breaks `import cv2`)"
+)
+
+# ITU-R BT.601 luma weights, the ones cv2.COLOR_RGB2GRAY uses
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def _import_cv2(need_optflow: bool = False) -> Any:
+    """Import OpenCV on first use, with an install hint instead of a bare ModuleNotFoundError."""
+    try:
+        import cv2
+    except ImportError as err:
+        raise ImportError(f"optical flow needs OpenCV (`import cv2` failed: {err}); {_INSTALL_HINT}") from err
+    if need_optflow and not hasattr(cv2, "optflow"):
+        raise ImportError(
+            f"method 'tvl1' needs OpenCV's contrib module cv2.optflow, which this cv2 ({cv2.__version__}) "
+            f"lacks; {_INSTALL_HINT}, or use method='dis' or 'farneback'"
+        )
+    return cv2
+
+
+def to_gray(frames: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Convert a clip to uint8 grayscale ``(T, H, W)``, the input every OpenCV flow method takes.
+
+    Accepted layouts (the dtype says which one is meant):
+
+    - uint8 ``(T, H, W, 3)`` RGB frames (what decord returns) or uint8 ``(T, H, W)`` grayscale;
+    - float ``(C, T, H, W)`` with ``C`` = 3 or 1 and values in [0, 1] (a vidlearn dataset's clip).
+
+    numpy arrays and torch tensors are both fine.
+    """
+    if isinstance(frames, torch.Tensor):
+        frames = frames.detach().cpu().numpy()
+    if not isinstance(frames, np.ndarray):
+        raise TypeError(f"expected frames as a numpy array or torch tensor, got {type(frames).__name__}")
+    shape = tuple(frames.shape)
+    if frames.dtype == np.uint8:
+        if frames.ndim == 3:
+            return np.ascontiguousarray(frames)  # (T, H, W)
+        if frames.ndim == 4 and shape[-1] == 3:
+            return np.rint(frames.astype(np.float32) @ _LUMA).astype(np.uint8)  # (T, H, W)
+        raise ValueError(
+            "expected uint8 frames of shape (T, H, W, 3) (RGB, channels last, as decord returns them) "
+            f"or (T, H, W) (grayscale), got shape {shape}; float clips use the (C, T, H, W) layout"
+        )
+    if np.issubdtype(frames.dtype, np.floating):
+        if frames.ndim != 4 or shape[0] not in (1, 3):
+            raise ValueError(
+                "expected a float clip of shape (C, T, H, W) with C = 3 (RGB) or 1 and values in [0, 1], "
+                f"got shape {shape}; uint8 frames use the (T, H, W, 3) layout"
+            )
+        lo, hi = float(frames.min()), float(frames.max())
+        if lo < -1e-3 or hi > 1 + 1e-3:
+            raise ValueError(
+                f"expected a float clip with values in [0, 1], got values in [{lo:.3g}, {hi:.3g}]; "
+                "undo any mean/std normalisation first, or pass uint8 frames"
+            )
+        gray = frames[0] if shape[0] == 1 else np.tensordot(_LUMA, frames.astype(np.float32), axes=1)
+        return np.rint(np.clip(gray, 0.0, 1.0) * 255).astype(np.uint8)  # (T, H, W)
+    raise TypeError(f"expected uint8 or floating-point frames, got dtype {frames.dtype}")
+
+
+def _apply_options(cv2_algorithm: Any, method: str, options: Dict[str, Any]) -> Any:
+    """Apply snake-case ``options`` through setters: ``finest_scale=2`` -> ``setFinestScale(2)``."""
+    for name, value in options.items():
+        # a trailing underscore allows Python keywords: lambda_=0.1 -> setLambda(0.1)
+        setter = "set" + "".join(part.capitalize() for part in name.strip("_").split("_"))
+        if not hasattr(cv2_algorithm, setter):
+            valid = sorted(_snake(a[3:]) for a in dir(cv2_algorithm) if a.startswith("set") and len(a) > 3)
+            raise ValueError(
+                f"unknown option {name!r} for method {method!r}; valid options: {', '.join(valid)}"
+            )
+        getattr(cv2_algorithm, setter)(value)
+    return cv2_algorithm
+
+
+def _snake(camel: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in camel).lstrip("_")
+
+
+def _make_estimator(method: str, options: Dict[str, Any]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A function ``(prev, next) -> (H, W, 2) float32`` for one method, built once per clip."""
+    if method == "dis":
+        cv2 = _import_cv2()
+        options = dict(options)
+        preset = options.pop("preset", "medium")
+        if preset not in DIS_PRESETS:
+            raise ValueError(f"unknown DIS preset {preset!r}; valid presets: {', '.join(DIS_PRESETS)}")
+        dis = cv2.DISOpticalFlow_create(getattr(cv2, f"DISOPTICAL_FLOW_PRESET_{preset.upper()}"))
+        _apply_options(dis, method, options)
+        return lambda prev, nxt: dis.calc(prev, nxt, None)
+    if method == "farneback":
+        cv2 = _import_cv2()
+        unknown = sorted(set(options) - set(FARNEBACK_DEFAULTS))
+        if unknown:
+            raise ValueError(
+                f"unknown option(s) {', '.join(map(repr, unknown))} for method 'farneback'; "
+                f"valid options: {', '.join(FARNEBACK_DEFAULTS)}"
+            )
+        params = {**FARNEBACK_DEFAULTS, **options}
+        return lambda prev, nxt: cv2.calcOpticalFlowFarneback(prev, nxt, None, **params)
+    if method == "tvl1":
+        cv2 = _import_cv2(need_optflow=True)
+        tvl1 = _apply_options(cv2.optflow.DualTVL1OpticalFlow_create(), method, options)
+        return lambda prev, nxt: tvl1.calc(prev, nxt, None)
+    raise ValueError(f"unknown optical flow method {method!r}; valid methods: {', '.join(FLOW_METHODS)}")
+
+
+def compute_flow(frames: np.ndarray | torch.Tensor, method: str = "dis", **options: Any) -> np.ndarray:
+    """Optical flow from every frame to the next one.
+
+    Args:
+        frames: a clip of ``T >= 2`` frames: uint8 ``(T, H, W, 3)`` RGB (decord's output) or uint8
+            ``(T, H, W)`` grayscale, or a float ``(C, T, H, W)`` clip in [0, 1] (a vidlearn dataset's
+            output); numpy or torch. It is converted to grayscale (:func:`to_gray`).
+        method: one of :data:`FLOW_METHODS`: ``"dis"`` (default), ``"farneback"`` or ``"tvl1"``.
+        **options: the method's parameters. ``dis``: ``preset`` (``"ultrafast"``, ``"fast"``,
+            ``"medium"``; default ``"medium"``) and any DIS setter in snake case (``finest_scale=1``,
+            ``variational_refinement_iterations=5``, ...). ``farneback``: the arguments of
+            ``cv2.calcOpticalFlowFarneback`` (``winsize=15``, ``levels=3``, ...). ``tvl1``: any
+            ``DualTVL1OpticalFlow`` setter in snake case (``tau``, ``lambda_``, ``theta``,
+            ``warpings_number``, ``scales_number``, ...; fewer warpings and scales are faster, coarser).
+
+    Returns:
+        float32 array ``(2, T-1, H, W)`` in pixels: ``flow[:, t]`` is the flow from frame ``t`` to frame
+        ``t+1``; channel 0 is horizontal (positive to the right), channel 1 vertical (positive down).
+
+    Raises:
+        ValueError: unknown method or option, fewer than 2 frames, wrong rank or channel count.
+        ImportError: OpenCV (or, for ``"tvl1"``, its contrib module) is not installed; says what to install.
+
+    Shape: ``(T, H, W, 3)`` / ``(T, H, W)`` / ``(C, T, H, W)`` -> ``(2, T-1, H, W)``.
+    """
+    if method not in FLOW_METHODS:
+        raise ValueError(f"unknown optical flow method {method!r}; valid methods: {', '.join(FLOW_METHODS)}")
+    gray = to_gray(frames)  # (T, H, W)
+    if gray.shape[0] < 2:
+        raise ValueError(f"optical flow needs at least 2 frames, got T={gray.shape[0]} (shape {gray.shape})")
+    estimate = _make_estimator(method, options)
+    pairs = [estimate(gray[t], gray[t + 1]) for t in range(gray.shape[0] - 1)]  # T-1 x (H, W, 2)
+    flow = np.stack(pairs, axis=0)  # (T-1, H, W, 2)
+    return np.ascontiguousarray(flow.transpose(3, 0, 1, 2), dtype=np.float32)  # (2, T-1, H, W)
+
+
+def time_flow(
+    frames: np.ndarray | torch.Tensor, methods: Iterable[str] = FLOW_METHODS, repeats: int = 1, **options: Any
+) -> Dict[str, float]:
+    """Seconds per frame pair of each method on ``frames`` (the best of ``repeats`` runs).
+
+    ``options`` are passed to every method, so leave them empty when timing more than one.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    pairs = to_gray(frames).shape[0] - 1
+    seconds = {}
+    for method in methods:
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            compute_flow(frames, method, **options)
+            best = min(best, time.perf_counter() - start)
+        seconds[method] = best / max(pairs, 1)
+    return seconds
