@@ -21,7 +21,7 @@ Array = np.ndarray
 
 
 def to_uint8_frames(clip) -> Array:
-    """Frames as uint8 ``(T, H, W, 3)`` from uint8 ``(T, H, W, 3)`` or a float tensor/array ``(C, T, H, W)`` in [0, 1]."""
+    """uint8 frames ``(T, H, W, 3)`` from uint8 frames or a float clip ``(C, T, H, W)`` in [0, 1]."""
     arr = clip.detach().cpu().numpy() if hasattr(clip, "detach") else np.asarray(clip)
     if arr.ndim != 4:
         raise ValueError(f"expected frames (T, H, W, 3) uint8 or a clip (C, T, H, W) float, got shape {arr.shape}")
