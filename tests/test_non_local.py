@@ -1,0 +1,195 @@
+"""Tests for the non-local block (vidlearn/layers/non_local.py) and the C2D / I3D / NL ResNet-50s."""
+
+import pytest
+import torch
+import torch.nn as nn
+import torchvision
+
+import vidlearn
+from vidlearn.layers.non_local import DIMS, MODES, NonLocal
+from vidlearn.models.non_local import ResNet3D, ResNet3DConfig, nonlocal_positions
+
+
+def n_params(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dims", DIMS)
+@pytest.mark.parametrize("norm", [True, False])
+def test_fresh_block_is_the_identity(mode, dims, norm):
+    torch.manual_seed(0)
+    x = torch.randn(2, 8, 4, 6, 5)
+    block = NonLocal(8, mode=mode, dims=dims, norm=norm)
+    block.train()
+    assert torch.equal(block(x), x)
+    block.eval()
+    assert torch.equal(block(x), x)
+
+
+def test_trained_block_is_no_longer_the_identity():
+    block = NonLocal(8)
+    nn.init.ones_(block.bn.weight)
+    x = torch.randn(1, 8, 2, 4, 4)
+    assert not torch.allclose(block(x), x)
+
+
+@pytest.mark.parametrize("dims,shape", [("spacetime", (2, 4 * 6 * 6, 4 * 3 * 3)), ("space", (2 * 4, 36, 9)),
+                                        ("time", (2 * 36, 4, 2))])
+def test_attention_shapes_follow_dims_and_subsampling(dims, shape):
+    block = NonLocal(8, dims=dims, keep_attention=True)
+    block(torch.randn(2, 8, 4, 6, 6))
+    assert block.attention.shape == shape
+    assert NonLocal(8, dims=dims, subsample=False).attention_weights(torch.randn(2, 8, 4, 6, 6)).shape[1] == shape[1]
+
+
+@pytest.mark.parametrize("mode", ["gaussian", "embedded_gaussian"])
+def test_softmax_forms_are_normalised_over_keys(mode):
+    attn = NonLocal(8, mode=mode).attention_weights(torch.randn(2, 8, 2, 4, 4))
+    torch.testing.assert_close(attn.sum(-1), torch.ones(attn.shape[:2]))
+    assert (attn >= 0).all()
+
+
+def test_dot_product_and_concatenation_are_scaled_by_the_number_of_keys():
+    torch.manual_seed(0)
+    x = torch.randn(1, 8, 2, 4, 4)
+    dot = NonLocal(8, mode="dot_product", subsample=False)
+    theta = dot.theta(x).flatten(2).transpose(1, 2)  # (1, 32, 4)
+    phi = dot.phi(x).flatten(2)  # (1, 4, 32)
+    torch.testing.assert_close(dot.attention_weights(x), theta @ phi / 32)
+    cat = NonLocal(8, mode="concatenation", subsample=False)
+    a = cat.attention_weights(x)
+    assert (a >= 0).all() and a.shape == (1, 32, 32)
+    # f(x_i, x_j) = ReLU(w_f . [theta_i, phi_j]) checked for one pair
+    th, ph = cat.theta(x).flatten(2)[0, :, 3], cat.phi(x).flatten(2)[0, :, 7]
+    torch.testing.assert_close(a[0, 3, 7], torch.relu(cat.w_f(torch.cat([th, ph]))[0]) / 32)
+
+
+def test_space_only_block_does_not_mix_frames():
+    torch.manual_seed(0)
+    block = NonLocal(4, dims="space").eval()
+    nn.init.ones_(block.bn.weight)
+    x = torch.randn(1, 4, 3, 4, 4)
+    y = block(x)
+    x2 = x.clone()
+    x2[:, :, 2] += 1.0  # change frame 2 only
+    y2 = block(x2)
+    torch.testing.assert_close(y[:, :, :2], y2[:, :, :2])
+    assert not torch.allclose(y[:, :, 2], y2[:, :, 2])
+
+
+def test_bottleneck_halves_channels_and_bad_arguments_are_rejected():
+    assert NonLocal(16).inter == 8 and NonLocal(16).g.out_channels == 8
+    with pytest.raises(ValueError, match="mode must be one of"):
+        NonLocal(8, mode="cosine")
+    with pytest.raises(ValueError, match="dims must be one of"):
+        NonLocal(8, dims="frames")
+    with pytest.raises(ValueError, match=r"expects \(B, C=8, T, H, W\)"):
+        NonLocal(8)(torch.randn(1, 4, 2, 4, 4))
+
+
+# --- the ResNet-50s -----------------------------------------------------------------------------------------
+
+PARAMS = {"c2d_r50": 24_327_632, "i3d_r50": 28_043_472, "nl_c2d_r50": 31_686_096, "nl_i3d_r50": 35_401_936}
+
+
+@pytest.mark.parametrize("name", sorted(PARAMS))
+def test_paper_size_parameter_counts(name):
+    model = vidlearn.create_model(name)
+    assert n_params(model) == PARAMS[name]
+
+
+def test_c2d_has_the_parameters_of_the_2d_resnet50():
+    assert n_params(vidlearn.create_model("c2d_r50")) == n_params(torchvision.models.resnet50(num_classes=400))
+
+
+@pytest.mark.parametrize("blocks,stage,expected", [
+    (1, "res2", ((1,), (), (), ())), (1, "res3", ((), (2,), (), ())), (1, "res4", ((), (), (4,), ())),
+    (5, "res4", ((), (1, 3), (1, 3, 5), ())), (10, "res4", ((), (0, 1, 2, 3), (0, 1, 2, 3, 4, 5), ())),
+])
+def test_nonlocal_positions_follow_the_papers_ablations(blocks, stage, expected):
+    cfg = ResNet3DConfig(nonlocal_blocks=blocks, nonlocal_stage=stage)
+    assert nonlocal_positions(cfg) == expected
+    assert sum(map(len, expected)) == blocks
+
+
+@pytest.mark.parametrize("blocks", [1, 5, 10])
+def test_inserted_blocks_leave_a_c2d_unchanged_at_initialisation(blocks):
+    torch.manual_seed(0)
+    base = vidlearn.create_model("c2d_r50", tiny=True).eval()
+    nl = vidlearn.create_model("nl_c2d_r50", tiny=True, nonlocal_blocks=blocks).eval()
+    report = nl.load_2d_weights(base.state_dict())  # same keys, all 5D already: copied
+    assert len(nl.nonlocal_blocks()) == blocks and not report.mismatched
+    x = base.example_input()
+    with torch.no_grad():
+        torch.testing.assert_close(nl(x), base(x))
+
+
+def test_attention_maps_are_retrievable_for_each_block():
+    model = vidlearn.create_model("nl_i3d_r50", tiny=True).eval()
+    maps = model.attention_maps(torch.randn(1, 3, 8, 32, 32))
+    assert len(maps) == 5
+    # res3: T/4=2 frames of 4x4, keys 2x2x2 after subsampling; res4: 2 frames of 2x2, keys 2x1x1
+    assert maps[0].shape == (1, 2 * 4 * 4, 2 * 2 * 2) and maps[-1].shape == (1, 2 * 2 * 2, 2 * 1 * 1)
+    assert all(nl.attention is None and not nl.keep_attention for nl in model.nonlocal_blocks())
+
+
+def test_i3d_r50_inflates_conv1_and_every_other_block():
+    model = vidlearn.create_model("i3d_r50")
+    assert model.conv1.kernel_size == (5, 7, 7)
+    assert [b.conv1.kernel_size[0] for b in model.layer3] == [3, 1, 3, 1, 3, 1]
+    assert [b.conv1.kernel_size[0] for b in model.layer4] == [1, 3, 1]
+    c2d = vidlearn.create_model("c2d_r50")
+    assert all(m.kernel_size[0] == 1 for m in c2d.modules() if isinstance(m, nn.Conv3d))
+
+
+def test_time_is_reduced_only_by_pool1_and_pool2():
+    model = vidlearn.create_model("c2d_r50", tiny=True).eval()
+    seen = {}
+    model.layer4.register_forward_hook(lambda m, i, o: seen.update(shape=o.shape))
+    with torch.no_grad():
+        model(torch.randn(1, 3, 32, 64, 64))
+    assert seen["shape"][2:] == (8, 2, 2)  # 32 frames -> 8, 64 px -> 2
+
+
+def test_load_2d_resnet50_weights_inflates_imagenet_kernels():
+    torch.manual_seed(0)
+    r50 = torchvision.models.resnet50()
+    model = vidlearn.create_model("nl_i3d_r50")
+    report = model.load_2d_weights(r50.state_dict())
+    assert len(report.inflated) == 53  # every conv of ResNet-50
+    assert all(".nl." in k for k in report.missing)  # only the non-local blocks are new
+    assert set(report.mismatched) == {"fc.weight", "fc.bias"}
+    torch.testing.assert_close(model.conv1.weight.sum(2), r50.conv1.weight)
+    torch.testing.assert_close(model.layer3[0].conv1.weight.sum(2), r50.layer3[0].conv1.weight)
+
+
+def test_bad_config_and_input_get_clear_errors():
+    with pytest.raises(ValueError, match="nonlocal_blocks must be 0, 1, 5 or 10"):
+        ResNet3D(ResNet3DConfig.tiny(nonlocal_blocks=3))
+    with pytest.raises(ValueError, match="nonlocal_stage must be one of"):
+        ResNet3D(ResNet3DConfig.tiny(nonlocal_blocks=1, nonlocal_stage="res6"))
+    with pytest.raises(ValueError, match="one 0/1 per residual block"):
+        ResNet3D(ResNet3DConfig.tiny(inflate=((1,), (1,), (1,), (1,))))
+    with pytest.raises(ValueError, match="C=3 channels"):
+        vidlearn.create_model("c2d_r50", tiny=True)(torch.randn(1, 1, 8, 32, 32))
+
+
+def test_tiny_nl_i3d_trains_one_step():
+    torch.manual_seed(0)
+    model = vidlearn.create_model("nl_i3d_r50", tiny=True)
+    assert 50_000 < n_params(model) < 500_000
+    loss = nn.functional.cross_entropy(model(model.example_input()), torch.tensor([0, 1]))
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert model.nonlocal_blocks()[0].bn.weight.grad.abs().sum() > 0  # the blocks learn from the start
+
+
+def test_saved_weights_reload_through_the_weights_argument():
+    torch.manual_seed(0)
+    model = vidlearn.create_model("nl_c2d_r50", tiny=True).eval()
+    nn.init.normal_(model.nonlocal_blocks()[0].bn.weight)  # a "trained" block
+    again = vidlearn.create_model("nl_c2d_r50", tiny=True, weights=model.state_dict()).eval()
+    x = model.example_input(1)
+    with torch.no_grad():
+        assert torch.equal(again(x), model(x))
