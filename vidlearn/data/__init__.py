@@ -1,0 +1,26 @@
+"""Data for video models: a synthetic laboratory, real video folders, video I/O, samplers, transforms.
+
+>>> from vidlearn.data import SyntheticActions, VideoFolder, read_video, sample_videos
+>>> train = SyntheticActions("motion", num_samples=320, frames=8, size=32, seed=0)
+>>> clip, label = train[0]                            # float32 (3, 8, 32, 32) in [0, 1], int
+>>> frames = read_video(sample_videos()["bikes"], [0, 10, 20])   # uint8 (3, 272, 640, 3)
+
+Samplers (``vidlearn.data.samplers``) choose frame indices; transforms (``vidlearn.data.transforms``) crop,
+flip and normalise clips ``(C, T, H, W)`` with one set of parameters for every frame.
+"""
+
+from vidlearn.data import samplers, transforms
+from vidlearn.data.folder import VIDEO_EXTENSIONS, VideoFolder
+from vidlearn.data.io import VideoReadError, open_video, read_frames, read_video, video_info, write_video
+from vidlearn.data.samplers import DenseSampler, MultiViewSampler, SegmentSampler, SlowFastSampler, UniformSampler
+from vidlearn.data.samples import SAMPLE_NAMES, sample_video, sample_videos
+from vidlearn.data.synthetic import EVENT_TYPES, LONG_CLASSES, MOTION_CLASSES, SyntheticActions, write_video_folder
+
+__all__ = [
+    "SyntheticActions", "write_video_folder", "MOTION_CLASSES", "LONG_CLASSES", "EVENT_TYPES",
+    "VideoFolder", "VIDEO_EXTENSIONS",
+    "read_video", "video_info", "write_video", "open_video", "read_frames", "VideoReadError",
+    "sample_videos", "sample_video", "SAMPLE_NAMES",
+    "samplers", "transforms",
+    "UniformSampler", "DenseSampler", "SegmentSampler", "SlowFastSampler", "MultiViewSampler",
+]

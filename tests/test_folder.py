@@ -1,0 +1,175 @@
+"""VideoFolder over real mp4 files written by write_video_folder: round trip, samplers (one read per item,
+the same crop for SlowFast pathways and views), split files, and clear errors for corrupt, missing and
+empty inputs."""
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from vidlearn.data import (
+    DenseSampler,
+    MultiViewSampler,
+    SegmentSampler,
+    SlowFastSampler,
+    SyntheticActions,
+    VideoFolder,
+    VideoReadError,
+    read_video,
+    write_video_folder,
+)
+from vidlearn.data import folder as folder_module
+from vidlearn.data.transforms import RandomCrop
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return SyntheticActions("motion", num_samples=16, frames=8, size=32, seed=0, noise=0.0)
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory, synthetic):
+    return write_video_folder(synthetic, tmp_path_factory.mktemp("videos") / "synthetic", fps=8)
+
+
+def _copy(tree, tmp_path):
+    return shutil.copytree(tree, tmp_path / "copy")
+
+
+def test_write_video_folder_writes_one_mp4_per_clip_in_class_folders(tree, synthetic):
+    files = sorted(tree.rglob("*.mp4"))
+    assert len(files) == len(synthetic)
+    assert {f.parent.name for f in files} == set(synthetic.classes)
+    assert (tree / synthetic.classes[3] / "00003.mp4").is_file()  # root/<class>/<index>.mp4
+
+
+def test_round_trip_gives_back_the_clips_within_codec_error(tree, synthetic):
+    data = VideoFolder(tree, frames=8, classes=synthetic.classes)
+    assert len(data) == len(synthetic) and data.classes == synthetic.classes
+    for i in range(len(data)):
+        clip, label = data[i]
+        index = int(data.samples[i][0][-9:-4])
+        original, original_label = synthetic[index]
+        assert label == original_label
+        assert clip.shape == original.shape == (3, 8, 32, 32) and clip.dtype == torch.float32
+        assert (clip - original).abs().mean() < 0.04  # yuv420p + H.264: small codec error only
+
+
+def test_without_classes_folders_are_numbered_alphabetically(tree, synthetic):
+    data = VideoFolder(tree, frames=8)
+    assert data.classes == sorted(synthetic.classes)
+    for path, label in data.samples:
+        assert path.split("/")[-2] == data.classes[label]
+
+
+def test_only_the_sampled_frames_are_decoded(tree, monkeypatch):
+    calls = []
+    real = folder_module.read_frames
+
+    def spy(reader, indices, path):
+        calls.append(np.asarray(indices).tolist())
+        return real(reader, indices, path)
+
+    monkeypatch.setattr(folder_module, "read_frames", spy)
+    data = VideoFolder(tree, sampler=DenseSampler(3, stride=2, train=False))
+    clip, _ = data[0]
+    assert calls == [[1, 3, 5]] and clip.shape[1] == 3
+    assert np.allclose(clip.permute(1, 2, 3, 0).numpy() * 255, read_video(data.samples[0][0], [1, 3, 5]), atol=0.51)
+
+
+def test_training_sampler_is_random_but_repeats_under_torch_manual_seed(tree):
+    data = VideoFolder(tree, sampler=SegmentSampler(2, train=True))
+    torch.manual_seed(0)
+    a = [data[0][0] for _ in range(6)]
+    torch.manual_seed(0)
+    b = [data[0][0] for _ in range(6)]
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert any(not torch.equal(a[0], x) for x in a[1:])
+
+
+def test_slowfast_pathways_share_frames_and_crop(tree):
+    data = VideoFolder(tree, sampler=SlowFastSampler(2, tau=4, alpha=2, train=True), transform=RandomCrop(20))
+    (slow, fast), label = data[5]
+    assert slow.shape == (3, 2, 20, 20) and fast.shape == (3, 4, 20, 20) and label == data.samples[5][1]
+    assert torch.equal(slow, fast[:, ::2])  # the same decoded frames, the same crop
+
+
+def test_multiview_sampler_stacks_views(tree):
+    data = VideoFolder(tree, sampler=MultiViewSampler(3, 4, stride=1), transform=RandomCrop(24))
+    views, _ = data[2]
+    assert views.shape == (3, 3, 4, 24, 24)  # (V, C, T, H, W)
+    # views start at frames 0, 2, 4 of the 8: overlapping frames are the same frames with the same crop
+    assert torch.equal(views[0, :, 2:], views[1, :, :2]) and torch.equal(views[1, :, 2:], views[2, :, :2])
+    assert not torch.equal(views[0], views[2])
+    full = VideoFolder(tree, frames=8, transform=RandomCrop(24))
+    torch.manual_seed(1)
+    assert full[2][0].shape == (3, 8, 24, 24)
+
+
+def test_dataloader_batches_clips(tree):
+    data = VideoFolder(tree, sampler=DenseSampler(4, train=True))
+    x, y = next(iter(DataLoader(data, batch_size=5, shuffle=True)))
+    assert x.shape == (5, 3, 4, 32, 32) and y.shape == (5,)
+
+
+def test_split_file_selects_and_orders_videos(tree, tmp_path, synthetic):
+    names = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*.mp4"))
+    split = tmp_path / "trainlist01.txt"
+    split.write_text(f"# UCF101-style\n{names[5]} 3\n\n{names[0]}\n  {names[9]} 1  \n")
+    data = VideoFolder(tree, frames=4, split_file=split)
+    listed = (names[5], names[0], names[9])
+    assert [p for p, _ in data.samples] == [str(tree / n) for n in listed]
+    assert [data.classes[label] for _, label in data.samples] == [n.split("/")[0] for n in listed]
+    assert data[0][0].shape == (3, 4, 32, 32)
+
+
+def test_split_file_line_naming_a_missing_video_is_reported_with_its_line(tree, tmp_path, synthetic):
+    split = tmp_path / "split.txt"
+    split.write_text(f"{synthetic.classes[0]}/00000.mp4 1\n{synthetic.classes[1]}/99999.mp4 2\n")
+    with pytest.raises(FileNotFoundError, match=r"split.txt, line 2: video .*99999.mp4 .* does not exist"):
+        VideoFolder(tree, split_file=split)
+    split.write_text("no_such_class/v.mp4 1\n")
+    with pytest.raises(ValueError, match="line 1: 'no_such_class/v.mp4' is not <class>/<video>"):
+        VideoFolder(tree, split_file=split)
+    with pytest.raises(FileNotFoundError, match="split file not found"):
+        VideoFolder(tree, split_file=tmp_path / "missing.txt")
+    split.write_text("# nothing\n")
+    with pytest.raises(FileNotFoundError, match="lists no videos"):
+        VideoFolder(tree, split_file=split)
+
+
+def test_corrupt_file_is_reported_with_its_path(tree, tmp_path):
+    root = _copy(tree, tmp_path)
+    bad = next(root.rglob("*.mp4")).parent / "x.mp4"
+    bad.write_bytes(b"\x00garbage bytes, not an mp4\xff" * 40)
+    data = VideoFolder(root, frames=4)
+    index = [p for p, _ in data.samples].index(str(bad))
+    with pytest.raises(VideoReadError, match=str(bad)):
+        data[index]
+    assert data[(index + 1) % len(data)][0].shape == (3, 4, 32, 32)  # the others still read
+
+
+def test_extensions_filter_files_case_insensitively(tree, tmp_path):
+    root = _copy(tree, tmp_path)
+    some = next(root.rglob("*.mp4"))
+    some.rename(some.with_suffix(".MP4"))
+    (some.parent / "notes.txt").write_text("not a video")
+    data = VideoFolder(root, frames=2)
+    assert len(data) == len(list(tree.rglob("*.mp4")))
+    assert not any(p.endswith(".txt") for p, _ in data.samples)
+    assert len(VideoFolder(root, frames=2, extensions=(".mp4",))) == len(data)
+
+
+def test_empty_or_missing_folders_get_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="video folder not found"):
+        VideoFolder(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="no class folders"):
+        VideoFolder(tmp_path)
+    (tmp_path / "walking").mkdir()
+    (tmp_path / "walking" / "readme.txt").write_text("empty")
+    with pytest.raises(FileNotFoundError, match=r"no videos \(.mp4, .avi"):
+        VideoFolder(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"class folders \['running'\] not found"):
+        VideoFolder(tmp_path, classes=["running"])

@@ -1,0 +1,124 @@
+"""Video I/O: PyAV writes real files, decord reads back only the requested frames; clear errors naming the
+file for missing, corrupt and out-of-range reads and for frames that cannot be written."""
+
+import numpy as np
+import pytest
+import torch
+
+from vidlearn.data import VideoReadError, read_video, video_info, write_video
+
+
+def _frames(t=10, h=32, w=48) -> np.ndarray:
+    """A horizontal gradient whose brightness steps up by 20 every frame: each frame is recognisable."""
+    ramp = np.linspace(0, 60, w)[None, :, None] + np.array([0, 30, 60])[None, None, :]
+    frames = np.stack([np.broadcast_to(ramp + 20 * i, (h, w, 3)) for i in range(t)])
+    return frames.clip(0, 255).astype(np.uint8)  # (T, H, W, 3)
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    frames = _frames()
+    path = write_video(tmp_path_factory.mktemp("io") / "ramp.mp4", frames, fps=8)
+    return path, frames
+
+
+def test_written_video_reads_back_close_to_the_original(video):
+    path, frames = video
+    back = read_video(path)
+    assert back.shape == frames.shape and back.dtype == np.uint8
+    assert np.abs(back.astype(int) - frames).mean() < 3  # H.264 at crf 17: codec error only
+
+
+def test_read_video_returns_the_requested_frames_in_order(video):
+    path, frames = video
+    picked = read_video(path, [7, 2, 2, -1])
+    assert picked.shape == (4,) + frames.shape[1:]
+    for got, want in zip(picked, [7, 2, 2, 9]):
+        brightness = got.astype(float).mean()
+        assert abs(brightness - frames[want].mean()) < 4, (want, brightness)  # frames differ by 20
+    assert np.array_equal(picked[1], picked[2])
+    assert np.array_equal(read_video(path, np.array([3])), read_video(path, torch.tensor([3])))
+
+
+def test_video_info_reports_length_rate_and_size(video):
+    path, frames = video
+    assert video_info(path) == {"num_frames": 10, "fps": 8.0, "height": 32, "width": 48}
+
+
+def test_fractional_frame_rate_is_kept(tmp_path):
+    path = write_video(tmp_path / "ntsc.mp4", _frames(t=4, h=16, w=16), fps=30000 / 1001)
+    assert abs(video_info(path)["fps"] - 29.97) < 0.01
+
+
+def test_odd_sizes_are_padded_to_even(tmp_path):
+    frames = _frames(t=3, h=17, w=25)
+    path = write_video(tmp_path / "odd.mp4", torch.from_numpy(frames), fps=4)
+    back = read_video(path)
+    assert back.shape == (3, 18, 26, 3)
+    assert np.abs(back[:, :17, :25].astype(int) - frames).mean() < 3
+    assert np.abs(back[:, 17, :25].astype(int) - frames[:, 16]).mean() < 6  # the repeated last row
+
+
+@pytest.mark.parametrize("width", [16, 24, 48, 72])
+def test_widths_that_trip_decords_padded_rows_read_correctly(tmp_path, width):
+    # decord 0.6 returns FFmpeg's padded rows as extra "channels" for these widths (dmlc/decord#336)
+    frames = _frames(t=4, h=16, w=width)
+    path = write_video(tmp_path / f"w{width}.mp4", frames, fps=4)
+    back = read_video(path, [0, 3])
+    assert back.shape == (2, 16, width, 3)
+    assert np.abs(back.astype(int) - frames[[0, 3]]).mean() < 4
+
+
+def test_grayscale_frames_are_written_as_rgb(tmp_path):
+    gray = _frames(t=2, h=16, w=16)[..., :1]
+    back = read_video(write_video(tmp_path / "gray.mp4", gray, fps=2))
+    assert back.shape == (2, 16, 16, 3) and np.abs(back[..., 0].astype(int) - back[..., 2]).max() < 6
+
+
+def test_mpeg4_encoder_also_round_trips(tmp_path):
+    frames = _frames(t=4, h=16, w=32)
+    back = read_video(write_video(tmp_path / "m4.mp4", frames, fps=4, codec="mpeg4"))
+    assert back.shape == frames.shape and np.abs(back.astype(int) - frames).mean() < 6
+
+
+@pytest.mark.parametrize("frames", [np.zeros((3, 8, 8, 3), np.float32), np.zeros((3, 8, 8), np.uint8),
+                                    torch.rand(3, 4, 8, 8), np.zeros((0, 8, 8, 3), np.uint8)])
+def test_frames_that_cannot_be_written_get_a_clear_error(tmp_path, frames):
+    with pytest.raises(ValueError, match=r"write_video expects uint8 frames \(T, H, W, 3\)"):
+        write_video(tmp_path / "x.mp4", frames)
+
+
+def test_missing_file_raises_file_not_found_naming_it(tmp_path):
+    missing = tmp_path / "nope.mp4"
+    with pytest.raises(FileNotFoundError, match=str(missing)):
+        read_video(missing)
+    with pytest.raises(FileNotFoundError, match="directory"):
+        video_info(tmp_path)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a video at all " * 50])
+def test_corrupt_file_raises_video_read_error_naming_it(tmp_path, content):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(content)
+    with pytest.raises(VideoReadError) as err:
+        read_video(bad)
+    assert str(bad) in str(err.value) and "decord says" in str(err.value)
+    assert isinstance(err.value, IOError)
+    assert err.value.__cause__ is None and err.value.__suppress_context__  # no decord traceback attached
+
+
+def test_truncated_file_raises_video_read_error(tmp_path, video):
+    path, _ = video
+    data = path.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 3])
+    with pytest.raises(VideoReadError, match=str(cut)):
+        read_video(cut)
+
+
+def test_out_of_range_indices_raise_index_error_with_the_video_length(video):
+    path, _ = video
+    with pytest.raises(IndexError, match="has 10 frames"):
+        read_video(path, [0, 10])
+    with pytest.raises(IndexError, match=r"\[-11\]"):
+        read_video(path, [-11])

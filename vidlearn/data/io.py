@@ -1,0 +1,202 @@
+"""Reading and writing video files: decord reads, PyAV writes.
+
+``read_video(path, indices)`` decodes only the requested frames (decord seeks to the key frame before each
+run of indices), which is what training on long videos needs; ``write_video`` encodes H.264 (``libx264``,
+``yuv420p``, playable in every browser) or MPEG-4 Part 2 where the PyAV wheel lacks libx264. Errors name
+the file: a missing file is a ``FileNotFoundError``, a file decord cannot decode a :class:`VideoReadError`
+with decord's (and FFmpeg's) reason, an index past the end an ``IndexError`` giving the video's length.
+
+    frames = read_video("clip.mp4", [0, 8, 16])   # uint8 (3, H, W, 3)
+    video_info("clip.mp4")                        # {'num_frames': 120, 'fps': 29.97, 'height': 144, ...}
+    write_video("out.mp4", frames, fps=8)
+
+Used by ``VideoFolder``, ``write_video_folder`` and the chapter "Working with video".
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Dict, Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+PathLike = Union[str, os.PathLike]
+Indices = Union[Sequence[int], np.ndarray, torch.Tensor]
+
+
+class VideoReadError(IOError):
+    """A video file exists but cannot be decoded (corrupt, truncated, not a video). The message names it."""
+
+
+def _ffmpeg_reason(path: Path) -> str:
+    """FFmpeg's own reason (through PyAV) why a file does not open as a video, or ``""``."""
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            return "" if container.streams.video else "the file has no video stream"
+    except Exception as err:  # any failure to open is the reason we are after
+        return str(err)
+
+
+def _read_error(path: Path, err: BaseException) -> VideoReadError:
+    said = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    reason = _ffmpeg_reason(path)
+    extra = f"; FFmpeg says: {reason}" if reason else ""
+    return VideoReadError(f"cannot read video {path}: decord says: {said}{extra}")
+
+
+def open_video(path: PathLike, num_threads: int = 1):
+    """Open ``path`` with ``decord.VideoReader``, turning decord's failures into clear errors.
+
+    ``num_threads=1`` decodes on one thread, the right choice inside DataLoader workers (0: FFmpeg's auto).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        VideoReadError: the file is not a decodable video.
+    """
+    import decord
+
+    path = Path(path)
+    if not path.is_file():
+        what = "is a directory, not a video file" if path.is_dir() else "not found"
+        raise FileNotFoundError(f"video file {what}: {path}")
+    try:
+        return decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=num_threads)
+    except (RuntimeError, AssertionError, decord.DECORDError) as err:
+        raise _read_error(path, err) from None
+
+
+def _to_numpy(x) -> np.ndarray:
+    # decord returns its own NDArray, or a torch/mxnet tensor when a decord bridge was set globally
+    if hasattr(x, "asnumpy"):
+        return x.asnumpy()
+    if isinstance(x, torch.Tensor):
+        return x.numpy()
+    return np.asarray(x)
+
+
+def _unpad(frame: np.ndarray) -> np.ndarray:
+    # decord 0.6 bug (dmlc/decord#336): for some widths (16, 24, 48, 72...) a frame comes back as
+    # (H, W, C') with C' != 3, each row holding FFmpeg's padded line (W * C' bytes) of which the first
+    # W * 3 are the RGB pixels. get_batch fails on such files; frames read one by one can be unpadded.
+    h, w = frame.shape[:2]
+    return frame.reshape(h, -1)[:, : w * 3].reshape(h, w, 3)
+
+
+def read_frames(reader, indices: Indices, path: PathLike = "<video>") -> np.ndarray:
+    """Decode ``indices`` from an open decord ``reader`` (see :func:`open_video`) as uint8 ``(T, H, W, 3)``."""
+    import decord
+
+    n = len(reader)
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    bad = idx[(idx < -n) | (idx >= n)]
+    if bad.size:
+        raise IndexError(f"frame indices {bad[:5].tolist()} out of range for {path}, which has {n} frames "
+                         f"(valid: 0 to {n - 1}, or -{n} to -1)")
+    idx = idx % n if n else idx
+    unique, inverse = np.unique(idx, return_inverse=True)  # decode each frame once, in file order
+    try:
+        frames = _to_numpy(reader.get_batch(unique.tolist()))  # (U, H, W, 3)
+        if frames.ndim != 4 or frames.shape[-1] != 3:
+            raise decord.DECORDError("DECORDArrayCopyFromTo: unexpected frame layout")
+    except decord.DECORDError as err:
+        if "DECORDArrayCopyFromTo" not in str(err):
+            raise _read_error(Path(path), err) from None
+        try:
+            frames = np.stack([_unpad(_to_numpy(reader[int(i)])) for i in unique])  # (U, H, W, 3)
+        except (decord.DECORDError, RuntimeError) as err2:
+            raise _read_error(Path(path), err2) from None
+    return frames[inverse]  # (T, H, W, 3)
+
+
+def read_video(path: PathLike, indices: Optional[Indices] = None, num_threads: int = 1) -> np.ndarray:
+    """Decode frames of the video at ``path`` with decord, only those in ``indices`` (all when ``None``).
+
+    Args:
+        indices: frame numbers (any order, repeats allowed, negative counts from the end).
+
+    Returns:
+        uint8 array ``(T, H, W, 3)``, RGB, in the order of ``indices``.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        VideoReadError: the file cannot be decoded (the message names it and gives decord's reason).
+        IndexError: an index is outside the video (the message gives its length).
+    """
+    reader = open_video(path, num_threads=num_threads)
+    if indices is None:
+        indices = np.arange(len(reader))
+    return read_frames(reader, indices, path)
+
+
+def video_info(path: PathLike) -> Dict[str, Union[int, float]]:
+    """``{"num_frames", "fps", "height", "width"}`` of the video at ``path`` (decodes one frame)."""
+    reader = open_video(path)
+    try:
+        h, w = _to_numpy(reader[0]).shape[:2]
+        fps = float(reader.get_avg_fps())
+    except Exception as err:
+        raise _read_error(Path(path), err) from None
+    return {"num_frames": len(reader), "fps": fps, "height": int(h), "width": int(w)}
+
+
+def _encoder() -> str:
+    import av
+
+    try:
+        av.codec.Codec("libx264", "w")
+        return "libx264"
+    except Exception:  # a PyAV wheel built without GPL codecs
+        return "mpeg4"
+
+
+def write_video(path: PathLike, frames, fps: float = 25, crf: int = 17, codec: Optional[str] = None) -> Path:
+    """Encode ``frames`` (uint8 ``(T, H, W, 3)`` or ``(T, H, W, 1)``, numpy or torch) as a video file.
+
+    H.264 (``libx264``, ``yuv420p``) when PyAV has it, else MPEG-4 (``mpeg4``). yuv420p needs an even
+    height and width: an odd one is padded by repeating the last row/column, so the file is one pixel
+    larger there. Parent folders are created.
+
+    Args:
+        fps: frame rate stored in the file.
+        crf: libx264 constant rate factor (0 lossless luma, 17 visually lossless, 23 FFmpeg's default).
+        codec: force an encoder (``"libx264"``, ``"mpeg4"``...).
+
+    Returns:
+        ``path`` as a :class:`pathlib.Path`.
+    """
+    import av
+
+    path = Path(path)
+    if isinstance(frames, torch.Tensor):
+        frames = frames.detach().cpu().numpy()
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] not in (1, 3) or frames.dtype != np.uint8 or len(frames) == 0:
+        raise ValueError(
+            f"write_video expects uint8 frames (T, H, W, 3) with T >= 1, got {frames.dtype} {frames.shape}; "
+            "a float clip (C, T, H, W) in [0, 1] converts with (clip * 255).round().byte().permute(1, 2, 3, 0)")
+    if frames.shape[-1] == 1:
+        frames = np.repeat(frames, 3, axis=-1)
+    _, h, w, _ = frames.shape
+    if h % 2 or w % 2:
+        frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")  # (T, H', W', 3)
+    codec = codec or _encoder()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
+        stream.height, stream.width = frames.shape[1:3]
+        stream.pix_fmt = "yuv420p"
+        if codec == "libx264":
+            stream.options = {"crf": str(crf)}
+        else:
+            stream.bit_rate = max(1_000_000, int(frames.shape[1] * frames.shape[2] * float(fps) * 2))
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():  # flush the encoder
+            container.mux(packet)
+    return path
