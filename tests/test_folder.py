@@ -66,13 +66,13 @@ def test_without_classes_folders_are_numbered_alphabetically(tree, synthetic):
 
 def test_only_the_sampled_frames_are_decoded(tree, monkeypatch):
     calls = []
-    real = folder_module.read_frames
+    real = folder_module.get_frames
 
     def spy(reader, indices, path):
         calls.append(np.asarray(indices).tolist())
         return real(reader, indices, path)
 
-    monkeypatch.setattr(folder_module, "read_frames", spy)
+    monkeypatch.setattr(folder_module, "get_frames", spy)
     data = VideoFolder(tree, sampler=DenseSampler(3, stride=2, train=False))
     clip, _ = data[0]
     assert calls == [[1, 3, 5]] and clip.shape[1] == 3

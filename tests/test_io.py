@@ -38,6 +38,7 @@ def test_read_video_returns_the_requested_frames_in_order(video):
         assert abs(brightness - frames[want].mean()) < 4, (want, brightness)  # frames differ by 20
     assert np.array_equal(picked[1], picked[2])
     assert np.array_equal(read_video(path, np.array([3])), read_video(path, torch.tensor([3])))
+    assert read_video(path, []).shape == (0,) + frames.shape[1:]
 
 
 def test_video_info_reports_length_rate_and_size(video):

@@ -7,6 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vidlearn.data import transforms as transforms_module
 from vidlearn.data.transforms import (
     CROP_POSITIONS,
     CenterCrop,
@@ -100,16 +101,33 @@ def test_corner_crop_positions_are_the_centre_and_the_four_corners():
     assert len(seen) == 5  # random position: all five, nothing else
 
 
-def test_multiscale_crop_jitters_scale_and_aspect_within_the_allowed_pairs():
-    x = torch.rand(3, 2, 40, 60)
-    t = MultiScaleCrop(20, scales=(1, 0.875, 0.75, 0.66), max_distort=1)
-    assert all(abs(i - j) <= 1 for i, j in t.pairs) and (0, 1) in t.pairs and (0, 2) not in t.pairs
-    sizes = set()
-    for s in range(60):
-        sizes.add(t.pairs[int(torch.randint(len(t.pairs), (1,), generator=torch.Generator().manual_seed(s)))])
-        out = MultiScaleCrop(20, generator=torch.Generator().manual_seed(s))(x)
+def test_multiscale_crop_jitters_scale_and_aspect_within_the_allowed_pairs(monkeypatch):
+    crops = []
+    real = transforms_module._resize
+
+    def spy(x, size):
+        crops.append(x)
+        return real(x, size)
+
+    monkeypatch.setattr(transforms_module, "_resize", spy)
+    x = torch.arange(40 * 60, dtype=torch.float32).reshape(1, 1, 40, 60).expand(3, 2, 40, 60)  # unique pixels
+    scales = (1, 0.875, 0.75, 0.66)
+    allowed = {(int(40 * scales[i]), int(40 * scales[j])) for i in range(4) for j in range(4) if abs(i - j) <= 1}
+    for s in range(80):
+        out = MultiScaleCrop(20, scales=scales, max_distort=1, generator=torch.Generator().manual_seed(s))(x)
         assert out.shape == (3, 2, 20, 20)
-    assert len(sizes) > 3
+    sizes, places = set(), set()
+    for crop in crops:
+        h, w = crop.shape[-2:]
+        assert (h, w) in allowed  # both sides from the scales, at most one step apart
+        top, left = divmod(int(crop[0, 0, 0, 0]), 60)
+        corners = {(0, 0), (0, 60 - w), (40 - h, 0), (40 - h, 60 - w), ((40 - h) // 2, (60 - w) // 2)}
+        assert (top, left) in corners  # one of the five positions
+        assert torch.equal(crop, x[..., top:top + h, left:left + w])
+        sizes.add((h, w))
+        if h < 40:  # (a full-height crop cannot tell its top from its centre)
+            places.add((top == 0, left == 0, top == 40 - h, left == 60 - w))
+    assert len(sizes) >= 6 and len(places) == 5  # scale, aspect and position all jitter
 
 
 def test_flip_mirrors_every_frame_left_right():

@@ -11,7 +11,7 @@ flip and normalise clips ``(C, T, H, W)`` with one set of parameters for every f
 
 from vidlearn.data import samplers, transforms
 from vidlearn.data.folder import VIDEO_EXTENSIONS, VideoFolder
-from vidlearn.data.io import VideoReadError, open_video, read_frames, read_video, video_info, write_video
+from vidlearn.data.io import VideoReadError, get_frames, open_video, read_video, video_info, write_video
 from vidlearn.data.samplers import DenseSampler, MultiViewSampler, SegmentSampler, SlowFastSampler, UniformSampler
 from vidlearn.data.samples import SAMPLE_NAMES, sample_video, sample_videos
 from vidlearn.data.synthetic import EVENT_TYPES, LONG_CLASSES, MOTION_CLASSES, SyntheticActions, write_video_folder
@@ -19,7 +19,7 @@ from vidlearn.data.synthetic import EVENT_TYPES, LONG_CLASSES, MOTION_CLASSES, S
 __all__ = [
     "SyntheticActions", "write_video_folder", "MOTION_CLASSES", "LONG_CLASSES", "EVENT_TYPES",
     "VideoFolder", "VIDEO_EXTENSIONS",
-    "read_video", "video_info", "write_video", "open_video", "read_frames", "VideoReadError",
+    "read_video", "video_info", "write_video", "open_video", "get_frames", "VideoReadError",
     "sample_videos", "sample_video", "SAMPLE_NAMES",
     "samplers", "transforms",
     "UniformSampler", "DenseSampler", "SegmentSampler", "SlowFastSampler", "MultiViewSampler",

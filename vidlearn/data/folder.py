@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from vidlearn.data.io import PathLike, open_video, read_frames
+from vidlearn.data.io import PathLike, get_frames, open_video
 from vidlearn.data.samplers import UniformSampler
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov")
@@ -125,7 +125,7 @@ class VideoFolder(Dataset):
         picked = self.sampler(len(reader), rng=rng)
         groups = [np.asarray(g) for g in picked] if isinstance(picked, (tuple, list)) else [np.asarray(picked)]
         flat = np.concatenate([g.reshape(-1) for g in groups])
-        frames = torch.from_numpy(read_frames(reader, flat, path))  # (N, H, W, C) uint8
+        frames = torch.from_numpy(get_frames(reader, flat, path))  # (N, H, W, C) uint8
         clip = frames.permute(3, 0, 1, 2).float().div_(255)  # (C, N, H, W)
         if self.transform is not None:
             clip = self.transform(clip)  # one set of random parameters for every frame of every group

@@ -18,10 +18,13 @@ from __future__ import annotations
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:  # decord is imported when a video is opened, not with vidlearn
+    import decord
 
 PathLike = Union[str, os.PathLike]
 Indices = Union[Sequence[int], np.ndarray, torch.Tensor]
@@ -49,7 +52,7 @@ def _read_error(path: Path, err: BaseException) -> VideoReadError:
     return VideoReadError(f"cannot read video {path}: decord says: {said}{extra}")
 
 
-def open_video(path: PathLike, num_threads: int = 1):
+def open_video(path: PathLike, num_threads: int = 1) -> decord.VideoReader:
     """Open ``path`` with ``decord.VideoReader``, turning decord's failures into clear errors.
 
     ``num_threads=1`` decodes on one thread, the right choice inside DataLoader workers (0: FFmpeg's auto).
@@ -87,7 +90,7 @@ def _unpad(frame: np.ndarray) -> np.ndarray:
     return frame.reshape(h, -1)[:, : w * 3].reshape(h, w, 3)
 
 
-def read_frames(reader, indices: Indices, path: PathLike = "<video>") -> np.ndarray:
+def get_frames(reader: decord.VideoReader, indices: Indices, path: PathLike = "<video>") -> np.ndarray:
     """Decode ``indices`` from an open decord ``reader`` (see :func:`open_video`) as uint8 ``(T, H, W, 3)``."""
     import decord
 
@@ -97,19 +100,22 @@ def read_frames(reader, indices: Indices, path: PathLike = "<video>") -> np.ndar
     if bad.size:
         raise IndexError(f"frame indices {bad[:5].tolist()} out of range for {path}, which has {n} frames "
                          f"(valid: 0 to {n - 1}, or -{n} to -1)")
-    idx = idx % n if n else idx
-    unique, inverse = np.unique(idx, return_inverse=True)  # decode each frame once, in file order
+    if idx.size == 0:
+        h, w = _to_numpy(reader[0]).shape[:2]
+        return np.zeros((0, h, w, 3), dtype=np.uint8)
+    unique, inverse = np.unique(idx % n, return_inverse=True)  # decode each frame once, in file order
     try:
         frames = _to_numpy(reader.get_batch(unique.tolist()))  # (U, H, W, 3)
-        if frames.ndim != 4 or frames.shape[-1] != 3:
-            raise decord.DECORDError("DECORDArrayCopyFromTo: unexpected frame layout")
+        padded = frames.ndim != 4 or frames.shape[-1] != 3
     except decord.DECORDError as err:
-        if "DECORDArrayCopyFromTo" not in str(err):
+        if "DECORDArrayCopyFromTo" not in str(err):  # the padded-rows bug; anything else is a bad file
             raise _read_error(Path(path), err) from None
+        padded = True
+    if padded:
         try:
             frames = np.stack([_unpad(_to_numpy(reader[int(i)])) for i in unique])  # (U, H, W, 3)
-        except (decord.DECORDError, RuntimeError) as err2:
-            raise _read_error(Path(path), err2) from None
+        except (decord.DECORDError, RuntimeError) as err:
+            raise _read_error(Path(path), err) from None
     return frames[inverse]  # (T, H, W, 3)
 
 
@@ -130,7 +136,7 @@ def read_video(path: PathLike, indices: Optional[Indices] = None, num_threads: i
     reader = open_video(path, num_threads=num_threads)
     if indices is None:
         indices = np.arange(len(reader))
-    return read_frames(reader, indices, path)
+    return get_frames(reader, indices, path)
 
 
 def video_info(path: PathLike) -> Dict[str, Union[int, float]]:
@@ -154,7 +160,8 @@ def _encoder() -> str:
         return "mpeg4"
 
 
-def write_video(path: PathLike, frames, fps: float = 25, crf: int = 17, codec: Optional[str] = None) -> Path:
+def write_video(path: PathLike, frames: Union[np.ndarray, torch.Tensor], fps: float = 25, crf: int = 17,
+                codec: Optional[str] = None) -> Path:
     """Encode ``frames`` (uint8 ``(T, H, W, 3)`` or ``(T, H, W, 1)``, numpy or torch) as a video file.
 
     H.264 (``libx264``, ``yuv420p``) when PyAV has it, else MPEG-4 (``mpeg4``). yuv420p needs an even

@@ -32,7 +32,7 @@ can tell ``a_then_b`` from ``b_then_a``.
                                                      --> paint distractors, main object, events
                                                      --> + noise, clip to [0, 1] --> clip (C, T, H, W)
 
-Everything is vectorised over ``(T, H, W)`` in numpy: about 2,700 clips/s at 16x64x64 (default
+Everything is vectorised over ``(T, H, W)`` in numpy: about 2,400 clips/s at 16x64x64 (default
 clutter, noise and shake) on one core of the CI machine, so data is never the bottleneck.
 """
 
@@ -131,7 +131,7 @@ class SyntheticActions(Dataset):
 
     Items are ``(clip, label)``: ``clip`` float32 ``(C=3, T, H, W)`` in [0, 1] (before ``transform``),
     ``label`` an int in ``[0, num_classes)``, ``index % num_classes``: every class appears equally often.
-    Generation runs at about 2,700 clips/s at 16x64x64 with the default clutter on one core.
+    Generation runs at about 2,400 clips/s at 16x64x64 with the default clutter on one core (4,500 at 8x32x32).
 
     Motion classes (``MOTION_CLASSES``): ``move_right/left/down/up`` (wrap-around translation),
     ``rotate_cw/ccw`` (a rigid rotation about an invisible pivot, like the hand of a clock: the shape

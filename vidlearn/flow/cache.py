@@ -33,24 +33,23 @@ Size = Union[int, Tuple[int, int], None]
 
 
 def read_frames(path: Union[str, Path], indices: Sequence[int], size: Size = None) -> np.ndarray:
-    """Decode the frames ``indices`` of a video with decord: uint8 ``(T, H, W, 3)``.
+    """Decode the frames ``indices`` of a video (``vidlearn.data.read_video``): uint8 ``(T, H, W, 3)``.
 
-    ``size``: resize while decoding, to ``size x size`` (an int) or ``(H, W)``; ``None``: the file's size.
+    ``size``: resize after decoding (bilinear, antialiased) to ``size x size`` (an int) or ``(H, W)``;
+    ``None``: the file's size. Errors name the file (missing, unreadable, indices out of range).
     """
-    import decord  # imported here: reading is the only part of the cache that needs it
+    from vidlearn.data.io import read_video  # the one decoding path, with its error handling
 
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"no video file at {path}")
-    height, width = (size, size) if isinstance(size, int) else (size or (-1, -1))
-    try:
-        reader = decord.VideoReader(str(path), width=width, height=height)
-    except decord.DECORDError as err:
-        raise RuntimeError(f"decord could not read the video {path}: {err}") from err
-    bad = [i for i in indices if not 0 <= i < len(reader)]
-    if bad:
-        raise IndexError(f"frame indices {bad} out of range for {path}, which has {len(reader)} frames")
-    batch = reader.get_batch(list(indices))
-    return batch.asnumpy() if hasattr(batch, "asnumpy") else np.asarray(batch)  # (T, H, W, 3)
+    frames = read_video(path, list(indices))  # (T, H, W, 3)
+    if size is None:
+        return frames
+    import torch
+    import torch.nn.functional as F
+
+    height, width = (size, size) if isinstance(size, int) else size
+    x = torch.from_numpy(frames).permute(0, 3, 1, 2).float()  # (T, 3, H, W)
+    x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
+    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()  # (T, H', W', 3)
 
 
 class FlowCache:

@@ -35,7 +35,7 @@ def check_video(
     if not x.is_floating_point():
         raise TypeError(
             f"{model} expects a floating-point {name}, got {x.dtype}; convert uint8 frames with "
-            "vidlearn.data.transforms (ToFloat/Normalize) first"
+            "vidlearn.data.transforms.ToTensorVideo first"
         )
     _, c, t, h, w = x.shape
     if channels is not None and c != channels:
