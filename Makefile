@@ -8,7 +8,7 @@ PLOTLYJS := book/_static/plotly.min.js
 PORT ?= 8000
 export PYTHONHASHSEED := 0
 
-.PHONY: book test unit notebooks book-check serve lint bench clean
+.PHONY: book test unit notebooks book-check browser serve lint bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,13 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	VIDLEARN_SCALE=ci $(PY) -m pytest --nbval-lax book -q -p no:cacheprovider
 
-book-check: $(STAMP) $(PLOTLYJS)
+# Debian's Chromium for the browser check (never a downloaded browser); installed when missing
+browser:
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
+
+book-check: $(STAMP) $(PLOTLYJS) browser
 	rm -rf _build/.jupyter_cache _build/jupyter_execute
 	VIDLEARN_SCALE=ci VIDLEARN_BOOK_BUILD=1 $(VENV)/bin/jupyter-book build . -W --keep-going
 	$(PY) -m pytest tests/book -q

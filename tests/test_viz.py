@@ -84,3 +84,10 @@ def test_book_build_renderer_emits_html_without_plotlyjs():
     bundle = pio.renderers["vidlearn_book"].to_mimebundle(viz.era_timeline().to_dict())
     html = bundle["text/html"]
     assert "plotly-graph-div" in html and "cdn.plot.ly" not in html and len(html) < 200_000
+
+
+def test_book_renderer_does_not_autoplay_animations():
+    # auto-play ran the animation on page load without redrawing images, leaving image panels blank
+    fig = viz.clip_player(_frames(4))
+    html = pio.renderers["vidlearn_book"].to_mimebundle(fig.to_dict())["text/html"]
+    assert "Plotly.animate" not in html and "Plotly.addFrames" in html

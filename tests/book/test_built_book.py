@@ -66,6 +66,8 @@ def test_every_plotly_figure_draws_in_headless_chromium(page, server, tmp_path):
     drawn = len(re.findall(r'class="plotly-graph-div[^"]*js-plotly-plot', dom))
     assert drawn == expected, f"{page}: {drawn} of {expected} plotly figures drew"
     assert dom.count('class="main-svg"') >= expected
+    if '"type":"image"' in html:  # figures with frames as images drew their pictures
+        assert "<image" in dom, f"{page}: image traces drew no <image> element"
     shots = ROOT / "_build" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     png = shots / (Path(page).stem + ".png")

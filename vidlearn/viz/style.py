@@ -38,7 +38,7 @@ class BookHTMLRenderer(MimetypeRenderer):
     """Emit a figure as an HTML ``<div>`` + script that uses the page's own plotly.js (no CDN, no inline copy)."""
 
     def to_mimebundle(self, fig_dict):
-        html = pio.to_html(fig_dict, include_plotlyjs=False, full_html=False, validate=False,
+        html = pio.to_html(fig_dict, include_plotlyjs=False, full_html=False, validate=False, auto_play=False,
                            config={"responsive": True, "displaylogo": False})
         return {"text/html": html}
 
