@@ -32,7 +32,7 @@ unit: $(STAMP)
 	$(PY) -m pytest tests -q --ignore=tests/book
 
 notebooks: $(STAMP)
-	VIDLEARN_SCALE=ci $(PY) -m pytest --nbval-lax book -q -p no:cacheprovider
+	VIDLEARN_SCALE=ci VIDLEARN_PROGRESS=0 $(PY) -m pytest --nbval-lax book -q -p no:cacheprovider
 
 # Debian's Chromium for the browser check (never a downloaded browser); installed when missing
 browser:

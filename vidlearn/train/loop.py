@@ -81,8 +81,9 @@ def make_loader(data: Data, batch_size: int, shuffle: bool, seed: int = 0, num_w
 def _progress_enabled(progress: Optional[bool]) -> bool:
     if progress is not None:
         return progress
-    # The book build executes notebooks without a widget frontend; bars would only leave noise.
-    return not os.environ.get("VIDLEARN_BOOK_BUILD")
+    # The book build and nbval execute notebooks without a widget frontend; bars would only leave noise.
+    # VIDLEARN_PROGRESS=0 turns them off anywhere.
+    return not os.environ.get("VIDLEARN_BOOK_BUILD") and os.environ.get("VIDLEARN_PROGRESS", "1") != "0"
 
 
 def _batch_size_of(inputs: Any) -> int:
