@@ -1,13 +1,32 @@
 """Figures for the book: pure functions returning plotly figures that stay interactive in static HTML.
 
 Importing this module registers the book's plotly template and, while the book is built, the renderer
-that makes figures show in Jupyter Book (see :mod:`vidlearn.viz.style`).
+that makes figures show in Jupyter Book (see :mod:`vidlearn.viz.style`). Topic modules:
+``video`` (clips, samplers, datasets), ``flow``, ``timeline``, ``fusion`` (DeepVideo / fusion points),
+``two_stream``, ``inflation`` (I3D), ``attention`` (TimeSformer).
 """
 
+from vidlearn.viz.attention import (
+    attention_cost_figure,
+    attention_patterns_figure,
+    paper_scale_cost_figure,
+    rollout_figure,
+    scheme_accuracy_figure,
+)
 from vidlearn.viz.flow import flow_explorer, flow_methods_figure
+from vidlearn.viz.fusion import accuracy_bars, fusion_points_figure, multires_streams_figure
+from vidlearn.viz.inflation import boring_video_figure, kernel_inflation_figure
 from vidlearn.viz.style import ERA_COLORS, PALETTE, color_cycle
 from vidlearn.viz.timeline import MILESTONES, era_timeline
+from vidlearn.viz.two_stream import flow_stack_figure
 from vidlearn.viz.video import clip_player, dataset_gallery, frame_grid, png_uri, sampler_timeline, to_uint8_frames
 
-__all__ = ["ERA_COLORS", "PALETTE", "color_cycle", "MILESTONES", "era_timeline", "clip_player", "frame_grid",
-           "dataset_gallery", "sampler_timeline", "flow_explorer", "flow_methods_figure", "png_uri", "to_uint8_frames"]
+__all__ = [
+    "ERA_COLORS", "PALETTE", "color_cycle", "MILESTONES", "era_timeline",
+    "clip_player", "frame_grid", "dataset_gallery", "sampler_timeline", "png_uri", "to_uint8_frames",
+    "flow_explorer", "flow_methods_figure", "flow_stack_figure",
+    "fusion_points_figure", "multires_streams_figure", "accuracy_bars",
+    "kernel_inflation_figure", "boring_video_figure",
+    "attention_patterns_figure", "attention_cost_figure", "paper_scale_cost_figure", "scheme_accuracy_figure",
+    "rollout_figure",
+]
