@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import fit_small_batch
 
 from vidlearn import create_model
 from vidlearn.models.slowfast import (
@@ -157,14 +158,7 @@ def test_tiny_models_are_small_and_learn():
     assert 50_000 < _params(model) < 500_000
     assert 50_000 < _params(create_model("slow_r50", tiny=True)) < 500_000
     x, y = model.example_input(batch_size=4), torch.tensor([0, 1, 2, 3])
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(15):
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = fit_small_batch(model, x, y, steps=15, lr=1e-2)
     assert losses[-1] < 0.5 * losses[0]
 
 

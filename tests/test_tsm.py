@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torchvision
+from helpers import fit_small_batch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
@@ -163,14 +164,7 @@ def test_tiny_model_is_small_and_learns():
     assert isinstance(model.backbone, TinyResNet2D)
     assert 50_000 < _params(model) < 500_000
     x, y = model.example_input(batch_size=4), torch.tensor([0, 1, 2, 3])
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(15):
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = fit_small_batch(model, x, y, steps=15, lr=1e-2)
     assert losses[-1] < 0.5 * losses[0]
 
 
