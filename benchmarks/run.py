@@ -1,56 +1,61 @@
-"""`make bench`: peer comparisons printed as ratios measured in one run (never asserted in tests).
+"""`make bench`: vidlearn against its peers, one printed line per comparison, as ratios measured in one run.
 
-So far: synthetic data generation against tiny-model training throughput (the loader must never be the
-bottleneck), and the optical-flow algorithms against each other and the two-stream literature's TV-L1 figure.
+Each comparison times its contenders interleaved in this process (median of alternating repeats), because
+the machines are shared and noisy; absolute times are for orientation, the ratios are the result. Nothing
+here is asserted in the tests.
+
+    python benchmarks/run.py                     # everything (about 20 minutes on 2 busy cores)
+    python benchmarks/run.py resnets timesformer # some sections
+    python benchmarks/run.py --threads 2         # torch threads (default 1: steadier on a shared machine)
+
+Sections: resnets (r3d_18, mc3_18, r2plus1d_18 vs torchvision), timesformer (divided vs Hugging Face
+transformers), schemes (the five attention schemes per frame count), video (VideoFolder vs PyAV),
+generation (synthetic data vs tiny-model training), flow (DIS / Farneback / TV-L1 speed), cache (flow cache
+second epoch).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import platform
+import sys
 import time
 
-import numpy as np
-import torch
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the sibling modules, also under `python -m`
 
-import vidlearn
-from vidlearn.data import SyntheticActions, read_video, sample_videos
-from vidlearn.flow import FLOW_METHODS, time_flow
-from vidlearn.train import fit
+import torch  # noqa: E402
+from bench_data import flow_cache_epochs, flow_speed, generation_vs_training, video_folder_vs_pyav  # noqa: E402
+from bench_models import resnets, timesformer_schemes, timesformer_vs_hf  # noqa: E402
 
-
-def _generation_rate(frames: int, size: int, n: int = 256) -> float:
-    data = SyntheticActions("motion", num_samples=n, frames=frames, size=size, seed=0)
-    t0 = time.perf_counter()
-    for i in range(n):
-        data[i]
-    return n / (time.perf_counter() - t0)
-
-
-def generation_vs_training() -> None:
-    print(f"SyntheticActions 16x64x64: {_generation_rate(16, 64):8.0f} clips/s generated (one process)")
-    for name in ("single_frame", "early_fusion", "r2plus1d_18", "timesformer"):
-        torch.manual_seed(0)
-        model = vidlearn.create_model(name, num_classes=8, tiny=True)
-        x = model.example_input(1)  # the model's own clip size
-        frames, size = x.shape[2], x.shape[3]
-        gen = _generation_rate(frames, size)
-        sub = SyntheticActions("motion", num_samples=128, frames=frames, size=size, seed=0)
-        h = fit(model, sub, epochs=1, batch_size=16, device="cpu", progress=False, verbose=False)
-        train = h.clips_per_s[-1]  # data generation included
-        print(f"  {name:14s} (tiny, {frames}x{size}x{size}): generation {gen:7.0f} clips/s, training "
-              f"{train:7.1f} clips/s   generation / training = {gen / train:5.1f}x")
+SECTIONS = {
+    "resnets": resnets,
+    "timesformer": timesformer_vs_hf,
+    "schemes": timesformer_schemes,
+    "video": video_folder_vs_pyav,
+    "generation": generation_vs_training,
+    "flow": flow_speed,
+    "cache": flow_cache_epochs,
+}
 
 
-def flow_speed() -> None:
-    frames = read_video(sample_videos()["bikes"], np.arange(40, 51))
-    for side in (112, 224):
-        clip = np.ascontiguousarray(frames[:, :side, :side])
-        s = time_flow(clip, FLOW_METHODS)
-        line = "  ".join(f"{m} {s[m] * 1000:7.1f} ms ({1 / s[m]:6.1f} fps)" for m in FLOW_METHODS)
-        print(f"optical flow {side}x{side}: {line}   tvl1/dis = {s['tvl1'] / s['dis']:.0f}x, "
-              f"tvl1 here vs 0.06 s/frame on a GPU (two-stream papers) = {s['tvl1'] / 0.06:.1f}x")
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sections", nargs="*", help=f"some of {', '.join(SECTIONS)} (default: all)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    args = parser.parse_args(argv)
+    unknown = [s for s in args.sections if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}")
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {os.cpu_count()} CPU cores, "
+          f"{platform.processor() or platform.machine()}, load average {os.getloadavg()[0]:.1f}", flush=True)
+    for name in args.sections or SECTIONS:
+        t0 = time.perf_counter()
+        print(f"--- {name}", flush=True)
+        SECTIONS[name]()
+        print(f"    ({time.perf_counter() - t0:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    generation_vs_training()
-    flow_speed()
+    main()

@@ -120,3 +120,44 @@ def test_history_plot_has_train_and_val_curves():
     names = {t.name for t in fig.data}
     assert {"run train", "run val"} <= names
     assert History.from_json(h.to_json()) == h
+
+
+class TinyConv3d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv3d(3, 4, 3, padding=1)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.conv(x)).mean(dim=(2, 3, 4)))
+
+
+def _fit_conv(**options):
+    torch.manual_seed(0)
+    model = TinyConv3d()
+    h = fit(model, _data(32), epochs=2, batch_size=8, lr=0.05, device="cpu", progress=False, verbose=False,
+            **options)
+    return model, h
+
+
+def test_fit_channels_last_3d_changes_the_layout_not_the_numbers():
+    plain, h_plain = _fit_conv(channels_last=False)
+    last, h_last = _fit_conv(channels_last=True)
+    assert last.conv.weight.is_contiguous(memory_format=torch.channels_last_3d)
+    assert plain.conv.weight.is_contiguous()
+    torch.testing.assert_close(torch.tensor(h_last.train_loss), torch.tensor(h_plain.train_loss), rtol=1e-4,
+                               atol=1e-5)
+    _, h_auto = _fit_conv()  # "auto" is off on the CPU
+    assert h_auto.train_loss == h_plain.train_loss
+    with pytest.raises(ValueError, match="channels_last"):
+        fit(TinyNet(), _data(), epochs=1, channels_last="yes")
+
+
+def test_fit_compile_flag_traces_the_model():
+    # the "eager" backend checks the torch.compile wiring in a few seconds; compile=True (inductor) builds
+    # C++ kernels on the CPU, which takes minutes here, so it is left to the GPU runs
+    torch._dynamo.reset()
+    _, h_compiled = _fit_conv(compile="eager")
+    _, h_plain = _fit_conv()
+    torch.testing.assert_close(torch.tensor(h_compiled.train_loss), torch.tensor(h_plain.train_loss), rtol=1e-4,
+                               atol=1e-5)

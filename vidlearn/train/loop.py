@@ -5,21 +5,30 @@ cosine learning-rate schedule, on CUDA with mixed precision when it is there (bf
 fp16 with a gradient scaler) and on the CPU otherwise, and returns a :class:`History`. Batches are
 ``(inputs, labels)`` where ``inputs`` is a tensor ``(B, C, T, H, W)`` or a list/tuple of tensors (SlowFast's
 ``[slow, fast]``, Two-Stream's ``(rgb, flow)``) handed to the model as one argument: ``model(inputs)``.
+
+Several processes: run the same script under ``torchrun --nproc_per_node=N script.py`` and ``fit`` trains
+with DistributedDataParallel (NCCL on GPUs, Gloo on the CPU): each process sees a different 1/N of every
+epoch (a ``DistributedSampler``), gradients are averaged across processes after each backward, and every
+process ends with the same weights and the same losses and accuracies in its :class:`History` (times are
+each process's own); only rank 0 prints.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import random
 import sys
 import time
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from vidlearn.train.history import History
 
@@ -65,17 +74,71 @@ def to_device(x: Any, device: torch.device) -> Any:
 
 
 def make_loader(data: Data, batch_size: int, shuffle: bool, seed: int = 0, num_workers: int = 0,
-                pin_memory: bool = False) -> DataLoader:
-    """A DataLoader over ``data`` (returned unchanged if it already is one), shuffled repeatably by ``seed``."""
+                pin_memory: bool = False, distributed: bool = False) -> DataLoader:
+    """A DataLoader over ``data`` (returned unchanged if it already is one), shuffled repeatably by ``seed``.
+
+    ``distributed``: this process's share of ``data`` through a ``DistributedSampler`` (call its
+    ``set_epoch`` every epoch for a new shuffle); ``batch_size`` is then per process.
+    """
     if isinstance(data, DataLoader):
         return data
     if not hasattr(data, "__getitem__") or not hasattr(data, "__len__"):
         raise TypeError(f"expected a torch Dataset or DataLoader, got {type(data).__name__}")
     if len(data) == 0:
         raise ValueError("the dataset is empty: there is nothing to train or evaluate on")
+    if distributed:
+        sampler = DistributedSampler(data, shuffle=shuffle, seed=seed)
+        return DataLoader(data, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
+                          pin_memory=pin_memory, persistent_workers=num_workers > 0)
     gen = torch.Generator().manual_seed(seed) if shuffle else None
     return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=gen, num_workers=num_workers,
                       pin_memory=pin_memory, persistent_workers=num_workers > 0)
+
+
+def init_distributed(device: Union[str, torch.device] = "auto") -> bool:
+    """Join the process group when this process is one of several; ``True`` if it is.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the group is created here with NCCL on
+    GPUs and Gloo on the CPU, unless the script already called ``torch.distributed.init_process_group``.
+    """
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size() > 1
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not dist.is_available():
+        return False
+    use_cuda = torch.cuda.is_available() and str(device) != "cpu"
+    dist.init_process_group("nccl" if use_cuda else "gloo")
+    atexit.register(dist.destroy_process_group)
+    return True
+
+
+def _all_reduce_sum(*values: float) -> List[float]:
+    """Sum numbers over all processes (one collective call), so every rank reports the whole epoch."""
+    t = torch.tensor(values, dtype=torch.float64)
+    if dist.get_backend() == "nccl":
+        t = t.cuda()
+    dist.all_reduce(t)
+    return t.tolist()
+
+
+def _uses_conv3d(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.Conv3d) for m in model.modules())
+
+
+def _conv3d_channels_last(model: nn.Module) -> nn.Module:
+    """The 3D convolutions' weights in channels-last-3d (the rest of the model is left as it is)."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv3d):
+            m.to(memory_format=torch.channels_last_3d)
+    return model
+
+
+def _to_channels_last(x: Any) -> Any:
+    """5-D tensors (also inside lists/tuples) in the channels-last-3d memory format."""
+    if isinstance(x, torch.Tensor):
+        return x.contiguous(memory_format=torch.channels_last_3d) if x.dim() == 5 else x
+    if isinstance(x, (list, tuple)):
+        return type(x)(_to_channels_last(v) for v in x)
+    return x
 
 
 def _progress_enabled(progress: Optional[bool]) -> bool:
@@ -133,6 +196,8 @@ def fit(
     progress: Optional[bool] = None,
     verbose: bool = True,
     name: str = "",
+    channels_last: Union[bool, str] = "auto",
+    compile: Union[bool, str] = False,
 ) -> History:
     """Train ``model`` on ``train_data`` for ``epochs`` epochs; evaluate on ``val_data`` after each epoch.
 
@@ -146,6 +211,17 @@ def fit(
         seed: seeds weights-independent randomness (shuffling, dropout, augmentation); CPU runs repeat exactly.
         progress: tqdm bars over epochs and batches (default: on, except while the book is being built).
         verbose: print one line per epoch.
+        channels_last: store 3D-conv models and clips channels-last-3d (``"auto"``: on CUDA with mixed
+            precision, where cuDNN's 3D convolutions run faster in that layout; ``True``: always).
+        compile: train ``torch.compile(model)`` (the first steps are slow while it compiles; a string
+            names the ``torch.compile`` backend, e.g. ``"eager"`` to only check that the model traces).
+
+    Under ``torchrun`` (or after ``torch.distributed.init_process_group``) the model is wrapped in
+    DistributedDataParallel and each process trains on its share of ``train_data`` with ``batch_size``
+    clips per step (the global batch is ``batch_size x world size``); losses and accuracies are summed
+    over processes, every process evaluates on all of ``val_data``, and only rank 0 prints. Pass a
+    Dataset there, not a DataLoader (a DataLoader is used as it is: give it a ``DistributedSampler``).
+    With a dataset size that is not a multiple of the world size, the sampler repeats a few clips.
 
     Returns:
         :class:`History` with per-epoch loss, accuracy, time and clips per second.
@@ -156,16 +232,32 @@ def fit(
         raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {optimizer!r}")
     if schedule not in ("cosine", None):
         raise ValueError(f"schedule must be 'cosine' or None, got {schedule!r}")
+    if channels_last not in (True, False, "auto"):
+        raise ValueError(f"channels_last must be True, False or 'auto', got {channels_last!r}")
+    distributed = init_distributed(device)
+    rank = dist.get_rank() if distributed else 0
     dev = resolve_device(device)
+    if distributed and dev.type == "cuda":  # one GPU per process
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank % torch.cuda.device_count())))
+        torch.cuda.set_device(dev)
     amp_dtype = _amp_dtype(dev, amp)
     loss_fn = loss_fn or F.cross_entropy
     seed_everything(seed)
     loader = make_loader(train_data, batch_size, shuffle=True, seed=seed, num_workers=num_workers,
-                         pin_memory=dev.type == "cuda")
+                         pin_memory=dev.type == "cuda", distributed=distributed)
     model = model.to(dev)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("the model has no trainable parameters (all requires_grad=False)")
+    if channels_last == "auto":
+        channels_last = dev.type == "cuda" and amp_dtype is not None and _uses_conv3d(model)
+    if channels_last:
+        model = _conv3d_channels_last(model)
+    net = model  # what the steps call: the model, wrapped for several processes and/or compiled
+    if distributed:
+        net = DistributedDataParallel(model, device_ids=[dev] if dev.type == "cuda" else None)
+    if compile:
+        net = torch.compile(net, backend=compile) if isinstance(compile, str) else torch.compile(net)
     if optimizer == "adamw":
         opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     else:
@@ -178,19 +270,24 @@ def fit(
 
     hist = History(device=str(dev), precision={None: "fp32", torch.bfloat16: "bf16",
                                                  torch.float16: "fp16"}[amp_dtype], name=name)
-    show = _progress_enabled(progress)
+    show = _progress_enabled(progress) and rank == 0
+    verbose = verbose and rank == 0
     if show:
         from tqdm.auto import tqdm
     step = 0
     for epoch in range(1, epochs + 1):
-        model.train()
+        if isinstance(getattr(loader, "sampler", None), DistributedSampler):
+            loader.sampler.set_epoch(epoch)  # a different shuffle each epoch, the same on every rank
+        net.train()
         t0 = time.perf_counter()
         total_loss, correct, n = 0.0, 0, 0
         batches = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False) if show else loader
         for inputs, labels in batches:
             inputs, labels = to_device(inputs, dev), labels.to(dev, non_blocking=True)
+            if channels_last:
+                inputs = _to_channels_last(inputs)
             with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                logits = model(inputs)
+                logits = net(inputs)
                 loss = loss_fn(logits.float(), labels)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}, step {step}; lower lr?")
@@ -208,6 +305,9 @@ def fit(
             total_loss += float(loss.detach()) * b
             correct += int((logits.argmax(1) == labels).sum())
             n += b
+        if distributed:
+            total_loss, correct, n = _all_reduce_sum(total_loss, correct, n)
+            n = int(n)
         elapsed = time.perf_counter() - t0
         hist.train_loss.append(total_loss / n)
         hist.train_acc.append(correct / n)
@@ -227,6 +327,9 @@ def fit(
             print(f"{name + ': ' if name else ''}epoch {epoch}/{epochs}  train loss {hist.train_loss[-1]:.3f} "
                   f"acc {hist.train_acc[-1]:.3f}{val}  ({elapsed:.1f} s, {n / elapsed:.0f} clips/s)",
                   file=sys.stdout, flush=True)
+    if distributed:  # BatchNorm statistics are per process: end with rank 0's everywhere
+        for buf in model.buffers():
+            dist.broadcast(buf, src=0)
     if dev.type == "cuda":
         hist.peak_memory_mb = torch.cuda.max_memory_allocated(dev) / 2**20
     model.eval()
