@@ -1,0 +1,88 @@
+"""Summary figures: the published timeline quotes each paper once, table sorting and scatter switches are static."""
+
+import pytest
+
+from vidlearn import list_models
+from vidlearn.viz.style import ERA_COLORS
+from vidlearn.viz.summary import (
+    COLUMNS,
+    PUBLISHED,
+    SORTS,
+    accuracy_cost_figure,
+    comparison_table,
+    published_timeline,
+    sort_rows,
+)
+
+ROWS = [
+    dict(model="c3d", paper="C3D", era="3D CNNs", year=2015.9, params=1000, flops=3e6, motion=0.9, scene=0.8,
+         time_s=2.0),
+    dict(model="two_stream", paper="Two-Stream", era="Two-Stream", year=2014.9, params=500, flops=1e6, motion=0.5,
+         scene=0.95, time_s=1.0),
+    dict(model="timesformer", paper="TimeSformer", era="Video Transformers", year=2021.1, params=2000, flops=2e6,
+         motion=0.3, scene=0.9, time_s=3.0),
+]
+
+
+def test_published_papers_name_registered_models_and_known_eras():
+    models = set(list_models())
+    for p in PUBLISHED:
+        assert p.model in models, p.name
+        assert p.era in ERA_COLORS, p.name
+        assert p.ucf101 is not None or p.k400 is not None or p.note, p.name
+
+
+def test_published_timeline_draws_one_point_per_number_and_buttons_toggle_eras():
+    fig = published_timeline()
+    assert [d.name for d in fig.data] == list(ERA_COLORS)
+    points = sum(len(d.x) for d in fig.data)
+    expected = sum(max(1, (p.ucf101 is not None) + (p.k400 is not None)) for p in PUBLISHED)
+    assert points == expected
+    ys = sorted(y for d in fig.data for y in d.y)
+    assert 65.4 in ys and 98.0 in ys and 80.7 in ys
+    buttons = fig.layout.updatemenus[0].buttons
+    assert len(buttons) == 1 + len(ERA_COLORS)
+    assert buttons[2].args[0]["visible"] == [e == "Two-Stream" for e in ERA_COLORS]
+    assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+
+
+def test_published_timeline_rejects_empty():
+    with pytest.raises(ValueError, match="empty"):
+        published_timeline([])
+
+
+def test_sort_rows_orders_by_key():
+    assert [r["model"] for r in sort_rows(ROWS, "year")] == ["two_stream", "c3d", "timesformer"]
+    assert [r["model"] for r in sort_rows(ROWS, "motion", descending=True)] == ["c3d", "two_stream", "timesformer"]
+
+
+def test_comparison_table_buttons_hold_each_sorted_order():
+    fig = comparison_table(ROWS)
+    table = fig.data[0]
+    assert len(table.header.values) == len(COLUMNS)
+    assert list(table.cells.values[0]) == ["two_stream", "c3d", "timesformer"]  # by year first
+    assert table.cells.values[4][1] == "3.0"  # FLOPs shown in millions
+    buttons = fig.layout.updatemenus[0].buttons
+    assert [b.label for b in buttons] == [s[0] for s in SORTS]
+    by_scene = next(b for b in buttons if b.label == "scene accuracy")
+    assert by_scene.method == "restyle"
+    assert by_scene.args[0]["cells.values"][0][0] == ["two_stream", "timesformer", "c3d"]
+
+
+def test_comparison_table_rejects_incomplete_rows():
+    with pytest.raises(ValueError, match="lacks"):
+        comparison_table([{"model": "c3d"}])
+    with pytest.raises(ValueError, match="empty"):
+        comparison_table([])
+
+
+def test_accuracy_cost_figure_switches_accuracy_and_cost():
+    fig = accuracy_cost_figure(ROWS, chance=0.25)
+    assert [d.name for d in fig.data] == ["DeepVideo", "Two-Stream", "3D CNNs", "Video Transformers"][1:]
+    y_buttons, x_buttons = fig.layout.updatemenus[0].buttons, fig.layout.updatemenus[1].buttons
+    scene = next(b for b in y_buttons if b.label.startswith("scene"))
+    assert scene.args[0]["y"] == [[0.95], [0.8], [0.9]]
+    params = next(b for b in x_buttons if "params" in b.label)
+    assert params.args[0]["x"] == [[500], [1000], [2000]]
+    assert list(fig.data[1].x) == [3.0]  # MFLOPs
+    assert fig.layout.xaxis.type == "log" and fig.layout.title.text
