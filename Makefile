@@ -8,7 +8,7 @@ PLOTLYJS := book/_static/plotly.min.js
 PORT ?= 8000
 export PYTHONHASHSEED := 0
 
-.PHONY: book test unit notebooks book-check browser serve lint bench clean
+.PHONY: book test unit notebooks book-check browser colab-check serve lint bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,9 @@ $(PLOTLYJS): $(STAMP)
 book: $(STAMP) $(PLOTLYJS)
 	VIDLEARN_BOOK_BUILD=1 $(VENV)/bin/jupyter-book build . -W --keep-going
 
-# unit tests, every notebook under nbval at the ci scale, then the book with warnings as errors
-test: unit notebooks book-check
+# unit tests, every notebook under nbval at the ci scale, the book with warnings as errors checked in a
+# browser, then one chapter run the way Colab runs it
+test: unit notebooks book-check colab-check
 
 unit: $(STAMP)
 	$(PY) -m pytest tests -q --ignore=tests/book
@@ -34,16 +35,27 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	VIDLEARN_SCALE=ci VIDLEARN_PROGRESS=0 $(PY) -m pytest --nbval-lax book -q -p no:cacheprovider
 
-# Debian's Chromium for the browser check (never a downloaded browser); installed when missing
+# Debian's Chromium and its chromedriver for the browser check (never a downloaded browser); installed when missing.
+# selenium itself comes from requirements.txt.
 browser:
-	@command -v chromium >/dev/null || { echo "installing Debian's chromium"; \
-	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  echo "installing Debian's chromium and chromium-driver"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
+# the book built at ci scale with warnings as errors, then every page checked in headless Chromium
+# (tests/book: console errors, figures drawn, sliders respond, no network, links, images, screenshots)
 book-check: $(STAMP) $(PLOTLYJS) browser
 	rm -rf _build/.jupyter_cache _build/jupyter_execute
 	VIDLEARN_SCALE=ci VIDLEARN_BOOK_BUILD=1 $(VENV)/bin/jupyter-book build . -W --keep-going
 	$(PY) -m pytest tests/book -q
+
+# what Colab does, offline: a fresh venv with Colab's preinstalled packages, vidlearn installed by the
+# chapters' own setup cell from a copy of this tree, then $(COLAB_CHAPTERS) run at ci (tests/colab)
+COLAB_CHAPTERS ?= book/working_with_video.ipynb book/deepvideo.ipynb
+colab-check: $(STAMP)
+	$(PY) tests/colab/colab_repro.py $(COLAB_CHAPTERS)
 
 serve:
 	@test -d _build/html || { echo "no _build/html yet: run 'make book' first"; exit 1; }
