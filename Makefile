@@ -53,7 +53,7 @@ book-check: $(STAMP) $(PLOTLYJS) browser
 
 # what Colab does, offline: a fresh venv with Colab's preinstalled packages, vidlearn installed by the
 # chapters' own setup cell from a copy of this tree, then $(COLAB_CHAPTERS) run at ci (tests/colab)
-COLAB_CHAPTERS ?= book/working_with_video.ipynb book/deepvideo.ipynb
+COLAB_CHAPTERS ?= book/deepvideo.ipynb
 colab-check: $(STAMP)
 	$(PY) tests/colab/colab_repro.py $(COLAB_CHAPTERS)
 
