@@ -3,7 +3,9 @@
 Importing this module registers the book's plotly template and, while the book is built, the renderer
 that makes figures show in Jupyter Book (see :mod:`vidlearn.viz.style`). Topic modules:
 ``video`` (clips, samplers, datasets), ``flow``, ``timeline``, ``fusion`` (DeepVideo / fusion points),
-``two_stream``, ``inflation`` (I3D), ``attention`` (TimeSformer).
+``two_stream``, ``inflation`` (I3D), ``attention`` (TimeSformer), and one module per later chapter.
+:func:`live` wraps any figure function in ipywidgets controls for Jupyter and Colab (the static figure
+elsewhere).
 """
 
 from vidlearn.viz.attention import (
@@ -16,6 +18,7 @@ from vidlearn.viz.attention import (
 from vidlearn.viz.flow import flow_explorer, flow_methods_figure
 from vidlearn.viz.fusion import accuracy_bars, fusion_points_figure, multires_streams_figure
 from vidlearn.viz.inflation import boring_video_figure, kernel_inflation_figure
+from vidlearn.viz.live import live
 from vidlearn.viz.style import ERA_COLORS, PALETTE, color_cycle
 from vidlearn.viz.timeline import MILESTONES, era_timeline
 from vidlearn.viz.two_stream import flow_stack_figure
@@ -29,4 +32,5 @@ __all__ = [
     "kernel_inflation_figure", "boring_video_figure",
     "attention_patterns_figure", "attention_cost_figure", "paper_scale_cost_figure", "scheme_accuracy_figure",
     "rollout_figure",
+    "live",
 ]
