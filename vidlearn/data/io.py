@@ -161,7 +161,7 @@ def _encoder() -> str:
 
 
 def write_video(path: PathLike, frames: Union[np.ndarray, torch.Tensor], fps: float = 25, crf: int = 17,
-                codec: Optional[str] = None) -> Path:
+                codec: Optional[str] = None, keyframe_interval: Optional[int] = None) -> Path:
     """Encode ``frames`` (uint8 ``(T, H, W, 3)`` or ``(T, H, W, 1)``, numpy or torch) as a video file.
 
     H.264 (``libx264``, ``yuv420p``) when PyAV has it, else MPEG-4 (``mpeg4``). yuv420p needs an even
@@ -172,6 +172,12 @@ def write_video(path: PathLike, frames: Union[np.ndarray, torch.Tensor], fps: fl
         fps: frame rate stored in the file.
         crf: libx264 constant rate factor (0 lossless luma, 17 visually lossless, 23 FFmpeg's default).
         codec: force an encoder (``"libx264"``, ``"mpeg4"``...).
+        keyframe_interval: a keyframe (an independently decodable frame) every this many frames, as
+            cameras and streaming sites write them (often every 1-2 seconds). ``None`` keeps the
+            encoder's default (x264: at most every 250 frames, so a short clip has one keyframe). A reader
+            that seeks (decord, :class:`~vidlearn.data.VideoFolder`) decodes from the keyframe before
+            the first sampled frame, so short intervals make sampled reading of long videos faster and the
+            files larger.
 
     Returns:
         ``path`` as a :class:`pathlib.Path`.
@@ -186,6 +192,9 @@ def write_video(path: PathLike, frames: Union[np.ndarray, torch.Tensor], fps: fl
         raise ValueError(
             f"write_video expects uint8 frames (T, H, W, 3) with T >= 1, got {frames.dtype} {frames.shape}; "
             "a float clip (C, T, H, W) in [0, 1] converts with (clip * 255).round().byte().permute(1, 2, 3, 0)")
+    if keyframe_interval is not None and (isinstance(keyframe_interval, bool) or not isinstance(
+            keyframe_interval, (int, np.integer)) or keyframe_interval < 1):
+        raise ValueError(f"keyframe_interval must be a whole number of frames >= 1 or None, got {keyframe_interval!r}")
     if frames.shape[-1] == 1:
         frames = np.repeat(frames, 3, axis=-1)
     _, h, w, _ = frames.shape
@@ -199,8 +208,13 @@ def write_video(path: PathLike, frames: Union[np.ndarray, torch.Tensor], fps: fl
         stream.pix_fmt = "yuv420p"
         if codec == "libx264":
             stream.options = {"crf": str(crf)}
+            if keyframe_interval is not None:  # a fixed group of pictures: no earlier keyframes at scene cuts
+                stream.options = {"crf": str(crf), "g": str(keyframe_interval),
+                                  "keyint_min": str(keyframe_interval), "sc_threshold": "0"}
         else:
             stream.bit_rate = max(1_000_000, int(frames.shape[1] * frames.shape[2] * float(fps) * 2))
+            if keyframe_interval is not None:
+                stream.codec_context.gop_size = int(keyframe_interval)
         for frame in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
                 container.mux(packet)
