@@ -20,7 +20,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import plotly.graph_objects as go
 import torch.nn as nn
 
-from vidlearn.viz.style import PALETTE
+from vidlearn.viz.style import PALETTE, one_variant_at_a_time
 
 PER_FRAME, MERGED, OUTPUT = PALETTE[0], PALETTE[1], PALETTE[7]
 TRACES_PER_VARIANT = 5  # per-frame edges, merging edges, score-averaging edges, per-frame nodes, merged nodes
@@ -173,19 +173,14 @@ def fusion_points_figure(models: Mapping[str, nn.Module], stats: Optional[Mappin
                   "annotations[0].text": _caption(names[k], g, (stats or {}).get(names[k]))}
         return visible, layout
 
-    vis0, lay0 = view(0)
-    for tr, v in zip(fig.data, vis0):
-        tr.visible = v
-    buttons = [dict(label=n, method="update", args=[{"visible": view(k)[0]}, view(k)[1]])
-               for k, n in enumerate(names)]
+    menu, lay0 = one_variant_at_a_time(fig, names, view, y=1.17)
     fig.update_layout(
         title=dict(text=title, y=0.98, yanchor="top"), height=540, margin=dict(l=60, r=20, t=170, b=60),
         xaxis=dict(title="layer (input at the left)", tickvals=lay0["xaxis.tickvals"],
                    ticktext=lay0["xaxis.ticktext"], range=[-0.5, width - 0.5], showgrid=False),
         yaxis=dict(title=frame_label, range=[ymax + 0.8, -0.8], zeroline=False),
         legend=dict(orientation="h", y=-0.18, x=0),
-        updatemenus=[dict(type="buttons", direction="right", x=0, xanchor="left", y=1.17, yanchor="bottom",
-                          buttons=buttons, showactive=True, active=0)],
+        updatemenus=[menu],
         annotations=[dict(text=lay0["annotations[0].text"], x=0, xref="paper", y=1.02, yref="paper",
                           xanchor="left", yanchor="bottom", showarrow=False, align="left")],
     )

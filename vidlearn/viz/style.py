@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from typing import Iterator
+from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -28,6 +28,26 @@ ERA_COLORS = {
 }
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf"]
+
+
+def one_variant_at_a_time(fig: go.Figure, names: Sequence[str],
+                          view: Callable[[int], Tuple[List[bool], Dict[str, Any]]], y: float) -> Tuple[dict, dict]:
+    """A row of buttons that shows one variant of ``fig`` at a time (the book's "pick a model" idiom).
+
+    ``view(k)`` gives variant ``k``'s visibility flag per trace and its layout changes (plotly
+    ``"update"`` arguments). Variant 0 is made visible now; returns the ``updatemenus`` entry (place it at
+    paper height ``y``) and variant 0's layout changes, for the caller's ``update_layout``.
+    """
+    visible, layout = view(0)
+    for trace, v in zip(fig.data, visible):
+        trace.visible = v
+    buttons = []
+    for k, name in enumerate(names):
+        flags, changes = view(k)
+        buttons.append(dict(label=name, method="update", args=[{"visible": flags}, changes]))
+    menu = dict(type="buttons", direction="right", x=0, xanchor="left", y=y, yanchor="bottom",
+                buttons=buttons, showactive=True, active=0)
+    return menu, layout
 
 
 def color_cycle() -> Iterator[str]:

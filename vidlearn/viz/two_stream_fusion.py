@@ -17,7 +17,7 @@ from typing import Dict, List, Mapping, Optional
 import plotly.graph_objects as go
 import torch.nn as nn
 
-from vidlearn.viz.style import PALETTE
+from vidlearn.viz.style import PALETTE, one_variant_at_a_time
 
 RGB, FLOW, FUSED = PALETTE[0], PALETTE[1], PALETTE[2]
 TRACES_PER_VARIANT = 4  # rgb path, flow path, fused path, nodes
@@ -132,11 +132,7 @@ def stream_fusion_figure(models: Mapping[str, nn.Module], accuracy: Optional[Map
         visible = [t // TRACES_PER_VARIANT == i for t in range(TRACES_PER_VARIANT * len(names))]
         return visible, {"annotations[0].text": _caption(names[i], graphs[names[i]], (accuracy or {}).get(names[i]))}
 
-    vis0, lay0 = view(0)
-    for tr, v in zip(fig.data, vis0):
-        tr.visible = v
-    buttons = [dict(label=n, method="update", args=[{"visible": view(i)[0]}, view(i)[1]])
-               for i, n in enumerate(names)]
+    menu, lay0 = one_variant_at_a_time(fig, names, view, y=1.2)
     fig.update_layout(
         title=dict(text=title, y=0.98, yanchor="top"), height=460, margin=dict(l=70, r=20, t=150, b=60),
         xaxis=dict(title="depth (conv stages of the VGG towers, then the head)", tickvals=list(range(len(columns))),
@@ -144,8 +140,7 @@ def stream_fusion_figure(models: Mapping[str, nn.Module], accuracy: Optional[Map
         yaxis=dict(tickvals=[1, 0, -1], ticktext=["RGB", "fused", "flow"], range=[-1.6, 1.6], showgrid=False,
                    zeroline=False),
         legend=dict(orientation="h", y=-0.2, x=0),
-        updatemenus=[dict(type="buttons", direction="right", x=0, xanchor="left", y=1.2, yanchor="bottom",
-                          buttons=buttons, showactive=True, active=0)],
+        updatemenus=[menu],
         annotations=[dict(text=lay0["annotations[0].text"], x=0, xref="paper", y=1.03, yref="paper",
                           xanchor="left", yanchor="bottom", showarrow=False, align="left")],
     )
