@@ -49,7 +49,9 @@ class Preset:
 PRESETS = {
     "ci": Preset("ci", frames=8, size=32, long_frames=24, train_samples=320, val_samples=160, epochs=4,
                  batch_size=32, lr=3e-3, amp=False, num_workers=0),
-    "cpu": Preset("cpu", frames=16, size=48, long_frames=48, train_samples=1200, val_samples=400, epochs=8,
+    # cpu: about 6x the ci compute (clip 1.5 x 1.56, clips 2x, epochs 1.25x), a few minutes a chapter on
+    # 2 cores (the README's table); the earlier 16x48x48, 1,200 clips x 8 epochs was ~34x ci (Snippets: 6.6 min)
+    "cpu": Preset("cpu", frames=12, size=40, long_frames=36, train_samples=640, val_samples=240, epochs=5,
                   batch_size=32, lr=2e-3, amp=False, num_workers=0),
     "gpu": Preset("gpu", frames=16, size=64, long_frames=64, train_samples=6000, val_samples=1000, epochs=15,
                   batch_size=64, lr=1e-3, amp=True, num_workers=2),
