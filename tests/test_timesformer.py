@@ -133,6 +133,27 @@ def test_space_only_model_ignores_frame_order_and_divided_does_not():
     assert not torch.allclose(divided(x[:, :, perm]), divided(x), atol=1e-4)
 
 
+@pytest.mark.parametrize("scheme", ["joint", "divided", "axial"])
+def test_zero_time_embedding_makes_attention_blind_to_frame_order_and_time_embed_std_fixes_it(scheme):
+    """With the official all-zero time embedding, a fresh model gives the same logits for any frame order
+    (attention is a set operation); ``time_embed_std`` starts it random, so the order shows at once."""
+    x = torch.randn(2, 3, 4, 16, 16)
+    perm = torch.tensor([2, 0, 3, 1])
+    torch.manual_seed(0)
+    zero = _tiny(scheme, drop_path_rate=0.0).eval()
+    for block in zero.blocks:  # let every step act (the paper zero-initialises the temporal fc)
+        for step in block.steps.values():
+            if isinstance(step.fc, torch.nn.Linear):
+                torch.nn.init.normal_(step.fc.weight, std=0.1)
+    assert torch.count_nonzero(zero.time_embed) == 0
+    torch.testing.assert_close(zero(x[:, :, perm]), zero(x), atol=1e-5, rtol=1e-4)
+    torch.manual_seed(0)
+    ordered = _tiny(scheme, drop_path_rate=0.0, time_embed_std=0.5).eval()
+    ordered.load_state_dict({**zero.state_dict(), "time_embed": ordered.time_embed.detach().clone()})
+    assert 0.3 < ordered.time_embed.std().item() < 0.6
+    assert not torch.allclose(ordered(x[:, :, perm]), ordered(x), atol=1e-4)
+
+
 def test_bad_input_gets_a_clear_error():
     model = _tiny("divided").eval()
     with pytest.raises(ValueError, match=r"multiples of 4; got H x W = 34 x 32"):

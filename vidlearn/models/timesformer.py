@@ -69,6 +69,10 @@ class TimeSformerConfig:
     drop_path_rate: float = 0.0  # stochastic depth, growing linearly to this value in the last block
     norm_eps: float = 1e-6
     use_sdpa: bool = True  # False: the readable softmax path (same numbers, slower)
+    # std of the time embedding at initialisation. 0 (all zeros) as the official code, which starts from
+    # ImageNet weights; with zeros, attention across frames is blind to their order until training moves
+    # the embedding, so from scratch use about 0.5 (the TimeSformer chapter measures this)
+    time_embed_std: float = 0.0
 
     @classmethod
     def tiny(cls, **overrides) -> TimeSformerConfig:
@@ -179,6 +183,8 @@ class TimeSformer(nn.Module):
                 nn.init.zeros_(m.bias)
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.trunc_normal_(self.cls_token, std=0.02)
+        if self.time_embed is not None and self.cfg.time_embed_std > 0:
+            nn.init.trunc_normal_(self.time_embed, std=self.cfg.time_embed_std)
         for block in self.blocks:  # each step's output fc starts at zero (paper: temporal_fc)
             for step in block.steps.values():
                 if isinstance(step.fc, nn.Linear):
