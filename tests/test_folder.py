@@ -57,6 +57,22 @@ def test_round_trip_gives_back_the_clips_within_codec_error(tree, synthetic):
         assert (clip - original).abs().mean() < 0.04  # yuv420p + H.264: small codec error only
 
 
+def test_keyframe_interval_reaches_every_file_and_reads_back_the_same_clips(tmp_path, synthetic):
+    import av
+
+    tree = write_video_folder(synthetic, tmp_path / "gop4", fps=8, indices=range(4), keyframe_interval=4)
+    files = sorted(tree.rglob("*.mp4"))
+    assert len(files) == 4
+    for f in files:
+        with av.open(str(f)) as container:
+            keys = sum(p.is_keyframe for p in container.demux(video=0) if p.size)
+        assert keys == 2  # frames 0 and 4 of 8
+    data = VideoFolder(tree, frames=8, classes=synthetic.classes[:4])  # items 0-3: the first 4 classes
+    for i in range(len(data)):
+        clip, _ = data[i]
+        assert (clip - synthetic[int(data.samples[i][0][-9:-4])][0]).abs().mean() < 0.04
+
+
 def test_without_classes_folders_are_numbered_alphabetically(tree, synthetic):
     data = VideoFolder(tree, frames=8)
     assert data.classes == sorted(synthetic.classes)

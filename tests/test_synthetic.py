@@ -11,7 +11,7 @@ import torch.nn as nn
 import vidlearn
 from vidlearn.data import LONG_CLASSES, MOTION_CLASSES, SyntheticActions
 from vidlearn.data.samplers import DenseSampler, SegmentSampler
-from vidlearn.data.synthetic import EVENT_COLOURS
+from vidlearn.data.synthetic import EVENT_COLOURS, EVENT_TYPES, LONG_MATCH_CLASSES
 from vidlearn.data.transforms import Normalize
 from vidlearn.scale import preset
 
@@ -93,6 +93,11 @@ def test_classes_select_a_subset_by_name_or_count():
     ({"classes": ["move_up", "jump"]}, "unknown: ['jump']"),
     ({"classes": 1}, "between 2 and"),
     ({"long": True, "mode": "scene", "frames": 24}, "long=True"),
+    ({"long": "match", "mode": "scene", "frames": 24}, "long='match'"),
+    ({"long": "match", "frames": 8}, "frames must be >= 12 for long clips"),
+    ({"long": "reverse", "frames": 24}, "long must be False, True, 'order' or 'match'"),
+    ({"long": 1, "frames": 24}, "long must be False, True, 'order' or 'match'"),
+    ({"long": "match", "frames": 24, "classes": ["same", "a_then_b"]}, "unknown: ['a_then_b']"),
 ])
 def test_bad_arguments_get_a_clear_error(kwargs, message):
     with pytest.raises(ValueError, match=None) as err:
@@ -274,3 +279,58 @@ def test_long_classes_differ_only_in_order_for_a_single_frame():
     ds = SyntheticActions(long=True, num_samples=12, frames=CI.long_frames, size=16)
     pairs = {tuple(sorted(c.split("_then_"))) for c in ds.classes}
     assert len(pairs) == len(ds.classes) // 2  # every pair of events appears in both orders
+
+
+# ------------------------------------------------------------------------------------------ long="match"
+def test_long_order_is_long_true_unchanged():
+    a = SyntheticActions(long=True, num_samples=12, frames=CI.long_frames, size=16, seed=7)
+    b = SyntheticActions(long="order", num_samples=12, frames=CI.long_frames, size=16, seed=7)
+    assert a.long == b.long == "order" and a.classes == b.classes == list(LONG_CLASSES)
+    assert SyntheticActions(num_samples=1, frames=4, size=16).long is False
+    for i in range(len(a)):
+        assert torch.equal(a[i][0], b[i][0]) and a[i][1] == b[i][1]
+        assert a.describe(i)["events"] == b.describe(i)["events"]
+    assert repr(a).startswith("SyntheticActions(long,")
+
+
+@pytest.mark.parametrize("frames", [CI.long_frames, 48])
+def test_long_match_class_is_whether_the_two_events_have_the_same_type(frames):
+    ds = SyntheticActions(long="match", num_samples=60, frames=frames, size=32, seed=2, clutter=0, noise=0)
+    assert ds.classes == list(LONG_MATCH_CLASSES) == ["same", "different"] and ds.num_classes == 2
+    assert repr(ds).startswith("SyntheticActions(long match,")
+    third, pairs = frames // 3, set()
+    for i in range(len(ds)):
+        info = ds.describe(i)
+        (a, start_a, end_a), (b, start_b, end_b) = info["events"]
+        assert info["label"] == i % 2 and info["class"] == ("same" if a == b else "different")
+        assert a in EVENT_TYPES and b in EVENT_TYPES
+        assert end_a <= third and start_b >= frames - third and start_b - end_a >= third
+        pairs.add((a, b))
+        # the painted events are the described ones: their colour covers a large area while they last
+        clip, label = ds.clip(i)
+        assert label == info["label"]
+        for kind, start, end in info["events"]:
+            colour = np.array(EVENT_COLOURS[kind])[:, None, None, None]
+            area = (np.abs(clip - colour) < 0.02).all(axis=0).sum(axis=(1, 2))  # (T,)
+            assert area[start:end].min() > 20, (i, kind, area)
+        if a != b:  # the other type's colour is absent during each event
+            for (_, start, end), other in ((info["events"][0], b), (info["events"][1], a)):
+                colour = np.array(EVENT_COLOURS[other])[:, None, None, None]
+                assert (np.abs(clip[:, start:end] - colour) < 0.02).all(axis=0).sum() == 0
+    assert pairs == {(a, b) for a in EVENT_TYPES for b in EVENT_TYPES}  # every type, both orders
+
+
+def test_long_match_is_deterministic_and_balanced():
+    kw = dict(long="match", num_samples=40, frames=CI.long_frames, size=16)
+    a, b = SyntheticActions(seed=5, **kw), SyntheticActions(seed=5, **kw)
+    c = SyntheticActions(seed=6, **kw)
+    for i in (0, 1, 17):
+        assert torch.equal(a[i][0], b[i][0]) and a.describe(i)["events"] == b.describe(i)["events"]
+    assert not torch.equal(a[0][0], c[0][0])
+    labels = [a[i][1] for i in range(len(a))]
+    assert labels.count(0) == labels.count(1) == 20
+    # each event's type alone says nothing about the class: every type starts "same" and "different" clips
+    firsts = {(a.describe(i)["events"][0][0], a.describe(i)["class"]) for i in range(len(a))}
+    assert firsts == {(t, c) for t in EVENT_TYPES for c in LONG_MATCH_CLASSES}
+    swapped = SyntheticActions(classes=["different", "same"], **{**kw, "num_samples": 4})
+    assert swapped.describe(0)["class"] == "different" and swapped.describe(1)["class"] == "same"

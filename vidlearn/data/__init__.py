@@ -14,10 +14,17 @@ from vidlearn.data.folder import VIDEO_EXTENSIONS, VideoFolder
 from vidlearn.data.io import VideoReadError, get_frames, open_video, read_video, video_info, write_video
 from vidlearn.data.samplers import DenseSampler, MultiViewSampler, SegmentSampler, SlowFastSampler, UniformSampler
 from vidlearn.data.samples import SAMPLE_NAMES, sample_video, sample_videos
-from vidlearn.data.synthetic import EVENT_TYPES, LONG_CLASSES, MOTION_CLASSES, SyntheticActions, write_video_folder
+from vidlearn.data.synthetic import (
+                                     EVENT_TYPES,
+                                     LONG_CLASSES,
+                                     LONG_MATCH_CLASSES,
+                                     MOTION_CLASSES,
+                                     SyntheticActions,
+                                     write_video_folder,
+)
 
 __all__ = [
-    "SyntheticActions", "write_video_folder", "MOTION_CLASSES", "LONG_CLASSES", "EVENT_TYPES",
+    "SyntheticActions", "write_video_folder", "MOTION_CLASSES", "LONG_CLASSES", "LONG_MATCH_CLASSES", "EVENT_TYPES",
     "VideoFolder", "VIDEO_EXTENSIONS",
     "read_video", "video_info", "write_video", "open_video", "get_frames", "VideoReadError",
     "sample_videos", "sample_video", "SAMPLE_NAMES",

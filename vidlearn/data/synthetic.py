@@ -25,8 +25,26 @@ is that of the class (background colour and plaid, object shape and colour), so 
 ``"a_then_b"`` for every ordered pair of distinct event types (``EVENT_TYPES``: 6 classes). The main
 object and the clutter move as in motion mode, independently of the class. A dense clip of at most
 ``frames // 3`` consecutive frames sees at most one event (near chance); segments spread over the
-whole clip (TSN) see both; only a model that keeps the segments' order (LSTM, non-local, attention)
-can tell ``a_then_b`` from ``b_then_a``.
+whole clip (TSN) see both; only a model that keeps the segments' order (LSTM, attention with
+positions, temporal convolutions) can tell ``a_then_b`` from ``b_then_a``. (``long="order"`` is the same.)
+
+``long="match"``: long clips whose class is a RELATION between the two events: ``"same"`` when the event of
+the first third and the event of the last third have the same type, ``"different"`` when not
+(``LONG_MATCH_CLASSES``). The types are drawn uniformly (``"different"``: an unordered pair of distinct
+types, in random order), so each event alone, and the set of frames seen in any order, carries the type
+of each event but not the class. A "bag of frames" model (per-frame features averaged over time, then a
+linear classifier, as in C2D) cannot solve it: the averaged features of ``a`` + ``b`` are the mean of
+those of ``a`` + ``a`` and ``b`` + ``b``, so the score of every "different" clip lies between the scores
+of two "same" clips and no threshold separates the classes (with ``K`` event types its accuracy is at
+most ``(1 + 1/K) / 2``, 0.67 for the 3 types, by singling out one type). A non-local block compares every
+position with every other (``theta(x_i) . phi(x_j)``), so one event's features can meet the other's and
+the following layers can decide whether they agree: a network with blocks is not bound by that ceiling (whether
+a tiny one learns it in a short run is left to the Non-local chapter's exercises: in our trials it did only
+in some runs). The order plays no role (``"same"`` and
+``"different"`` are both closed under time reversal), so time-symmetric models are not handicapped.
+Match events are larger and last longer than order events (radius 0.3 frame sides instead of 0.22, a
+quarter of the clip instead of a sixth, still inside their third): a tiny C2D has to see each event's
+type in its features before a block can compare them.
 
     index --> rng([seed, index]) --> class = index % K --> background (C, T, H, W)
                                                      --> paint distractors, main object, events
@@ -51,9 +69,13 @@ MOTION_CLASSES = ("move_right", "move_left", "move_down", "move_up",
 SHAPES = ("L", "T", "triangle", "pacman")  # main-object shapes: none is rotationally symmetric
 EVENT_TYPES = ("square", "disc", "cross")  # the long variant's events, each with its own colour
 LONG_CLASSES = tuple(f"{a}_then_{b}" for a in EVENT_TYPES for b in EVENT_TYPES if a != b)
+LONG_MATCH_CLASSES = ("same", "different")  # long="match": are the two events of the same type?
+LONG_TASKS = ("order", "match")  # the values of ``long`` besides False (True means "order")
 EVENT_COLOURS = {"square": (0.95, 0.15, 0.1), "disc": (0.1, 0.9, 0.2), "cross": (0.15, 0.3, 1.0)}
 _CORNERS = np.array([[(i >> 2) & 1, (i >> 1) & 1, i & 1] for i in (1, 2, 4, 3, 5, 6, 0, 7)], np.float32)
 _RADIUS = (0.16, 0.22)  # main object radius, in frame sides
+_MATCH_DURATION = 0.25  # long="match": an event lasts this fraction of the clip (at most a third)...
+_MATCH_RADIUS = 0.3  # ... and has this radius, in frame sides (larger and longer than "order" events)
 _ARM = 0.2  # rotate_*: distance from the (invisible) pivot to the object's centre, in frame sides
 # unit vectors (dy, dx) on screen, y pointing down
 _DIRS = {"right": (0.0, 1.0), "left": (0.0, -1.0), "down": (1.0, 0.0), "up": (-1.0, 0.0)}
@@ -147,13 +169,17 @@ class SyntheticActions(Dataset):
         frames: clip length ``T``.
         size: frame side ``H = W`` (at least 16).
         seed: different seeds give different clips; the same ``(seed, index)`` the same clip.
-        classes: a subset of class names (``MOTION_CLASSES``, or ``LONG_CLASSES`` when ``long``), or an
-            int ``k`` for the first ``k``; all of them when omitted.
+        classes: a subset of class names (``MOTION_CLASSES``; ``LONG_CLASSES`` when ``long`` is ``True``
+            or ``"order"``; ``LONG_MATCH_CLASSES`` when ``"match"``), or an int ``k`` for the first ``k``;
+            all of them when omitted.
         clutter: number of distractor objects (smaller squares and discs drifting in random directions).
         noise: standard deviation of the Gaussian pixel noise (each clip takes a window at a random
             offset of a fixed bank of noise drawn once per seed, which keeps generation fast).
         shake: camera shake: every frame is shifted by up to ``shake`` pixels in x and y.
-        long: the long-clip variant (class = order of two events far apart); needs ``frames >= 12``.
+        long: ``False`` (short clips), ``True`` or ``"order"`` (long clips; class = the ORDER of two events
+            far apart, ``LONG_CLASSES``) or ``"match"`` (long clips; class = whether the two events have
+            the same type, ``LONG_MATCH_CLASSES``); long clips need ``frames >= 12``. ``ds.long`` holds
+            ``False``, ``"order"`` or ``"match"``. See the module docstring.
         scene_bias: in scene mode, the probability that a clip has its class's appearance.
         speed: translation speed of the main object, in frame sides per frame (times 0.8 to 1.25).
         texture: amplitude of the background's plaid texture.
@@ -162,13 +188,21 @@ class SyntheticActions(Dataset):
 
     def __init__(self, mode: str = "motion", num_samples: int = 1000, frames: int = 16, size: int = 64,
                  seed: int = 0, classes: Union[None, int, Sequence[str]] = None, clutter: int = 1,
-                 noise: float = 0.04, shake: int = 1, long: bool = False, scene_bias: float = 0.95,
+                 noise: float = 0.04, shake: int = 1, long: Union[bool, str] = False, scene_bias: float = 0.95,
                  speed: float = 0.06, texture: float = 0.07,
                  transform: Optional[Callable[[torch.Tensor], torch.Tensor]] = None):
         if mode not in ("motion", "scene"):
             raise ValueError(f"mode must be 'motion' or 'scene', got {mode!r}")
-        if long and mode != "motion":
-            raise ValueError("long=True defines its own classes (the order of two events); use mode='motion'")
+        if isinstance(long, (bool, np.bool_)):
+            task: Union[bool, str] = "order" if long else False
+        elif isinstance(long, str) and long in LONG_TASKS:
+            task = long
+        else:
+            raise ValueError(f"long must be False, True, 'order' or 'match', got {long!r}")
+        if task and mode != "motion":
+            what = "the order of two events" if task == "order" else "whether two events match"
+            raise ValueError(f"long={long!r} defines its own classes ({what}); use mode='motion'")
+        long = task
         min_frames = 12 if long else 2
         if frames < min_frames:
             raise ValueError(f"frames must be >= {min_frames}{' for long clips' if long else ''}, got {frames}")
@@ -179,7 +213,7 @@ class SyntheticActions(Dataset):
                              f"{num_samples}, {clutter}, {shake}, {noise}, {speed}, {texture}")
         if not 0.0 <= scene_bias <= 1.0:
             raise ValueError(f"scene_bias is a probability in [0, 1], got {scene_bias}")
-        everything = LONG_CLASSES if long else MOTION_CLASSES
+        everything = {False: MOTION_CLASSES, "order": LONG_CLASSES, "match": LONG_MATCH_CLASSES}[long]
         if classes is None:
             chosen = list(everything)
         elif isinstance(classes, int):
@@ -220,11 +254,15 @@ class SyntheticActions(Dataset):
         return clip, label
 
     def describe(self, index: int) -> Dict[str, object]:
-        """How item ``index`` was made: class, shapes, motion parameters, events (for figures and tests)."""
+        """How item ``index`` was made: class, shapes, motion parameters, events (for figures and tests).
+
+        Long clips have ``"events"``: ``[(type, start, end), (type, start, end)]``, the first event's
+        frames ``start:end`` inside the first third, the second's inside the last third.
+        """
         return self._generate(index)[2]
 
     def __repr__(self) -> str:
-        kind = "long" if self.long else self.mode
+        kind = {False: self.mode, "order": "long", "match": "long match"}[self.long]
         return (f"SyntheticActions({kind}, {self.num_samples} clips of {self.frames}x{self.size}x{self.size}, "
                 f"{self.num_classes} classes, clutter={self.clutter}, noise={self.noise}, shake={self.shake}, "
                 f"seed={self.seed})")
@@ -334,16 +372,26 @@ class SyntheticActions(Dataset):
 
     def _events(self, clip: np.ndarray, rng: np.random.Generator, name: str, sy: np.ndarray,
                 sx: np.ndarray) -> List[Tuple[str, int, int]]:
-        """Paint event ``a`` inside the first third and ``b`` inside the last third of the clip."""
+        """Paint event ``a`` inside the first third and ``b`` inside the last third of the clip.
+
+        ``long="order"``: ``a`` and ``b`` come from the class name ``a_then_b``; ``"match"``: the types
+        are drawn here, equal for ``"same"`` and two distinct ones (in random order) for ``"different"``.
+        """
         t, s = self.frames, self.size
-        third, dur = t // 3, max(2, t // 6)
-        first, second = name.split("_then_")
+        third, dur, radius = t // 3, max(2, t // 6), s * 0.22
+        if self.long == "match":
+            dur, radius = max(2, min(third, int(t * _MATCH_DURATION))), s * _MATCH_RADIUS
+            i = int(rng.integers(len(EVENT_TYPES)))
+            j = i if name == "same" else (i + 1 + int(rng.integers(len(EVENT_TYPES) - 1))) % len(EVENT_TYPES)
+            first, second = EVENT_TYPES[i], EVENT_TYPES[j]
+        else:
+            first, second = name.split("_then_")
         starts = (int(rng.integers(0, third - dur + 1)), int(rng.integers(t - third, t - dur + 1)))
         events = []
         for kind, start in zip((first, second), starts):
             visible = np.zeros(t, dtype=bool)
             visible[start:start + dur] = True
-            _paint(clip, kind, rng.uniform(0, s) + sy, rng.uniform(0, s) + sx, np.full(t, s * 0.22),
+            _paint(clip, kind, rng.uniform(0, s) + sy, rng.uniform(0, s) + sx, np.full(t, radius),
                    np.full(t, rng.uniform(0, np.pi / 2)), np.asarray(EVENT_COLOURS[kind], np.float32),
                    visible)
             events.append((kind, start, start + dur))
@@ -351,14 +399,17 @@ class SyntheticActions(Dataset):
 
 
 def write_video_folder(dataset: Dataset, root: Union[str, Path], fps: int = 8,
-                       indices: Optional[Sequence[int]] = None, crf: int = 12) -> Path:
+                       indices: Optional[Sequence[int]] = None, crf: int = 12,
+                       keyframe_interval: Optional[int] = None) -> Path:
     """Write ``dataset`` as a class-per-folder tree of real mp4 files: ``root/<class>/<index>.mp4``.
 
     The files are named after the dataset index (``00000.mp4``, ``00001.mp4``...) and encoded with
     :func:`vidlearn.data.io.write_video`; ``VideoFolder(root, classes=dataset.classes)`` reads the tree
     back with the same labels (without ``classes=`` it numbers the class folders alphabetically).
     A :class:`SyntheticActions` is written without its ``transform``; any other dataset must give
-    ``(clip float (C, T, H, W) in [0, 1], label)`` items and have ``.classes``.
+    ``(clip float (C, T, H, W) in [0, 1], label)`` items and have ``.classes``. ``keyframe_interval``
+    (e.g. 16) writes a keyframe every that many frames, as real footage has: a sampling reader then decodes
+    from the nearest keyframe instead of the start of the file (see ``benchmarks/bench_data.py``).
 
     Returns:
         ``root`` as a :class:`pathlib.Path`.
@@ -380,5 +431,5 @@ def write_video_folder(dataset: Dataset, root: Union[str, Path], fps: int = 8,
         frames = (clip.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(1, 2, 3, 0)  # (T, H, W, C)
         folder = root / str(classes[int(label)])
         folder.mkdir(parents=True, exist_ok=True)
-        write_video(folder / f"{index:05d}.mp4", frames, fps=fps, crf=crf)
+        write_video(folder / f"{index:05d}.mp4", frames, fps=fps, crf=crf, keyframe_interval=keyframe_interval)
     return root
