@@ -15,12 +15,12 @@ from vidlearn.data.io import VideoReadError, get_frames, open_video, read_video,
 from vidlearn.data.samplers import DenseSampler, MultiViewSampler, SegmentSampler, SlowFastSampler, UniformSampler
 from vidlearn.data.samples import SAMPLE_NAMES, sample_video, sample_videos
 from vidlearn.data.synthetic import (
-                                     EVENT_TYPES,
-                                     LONG_CLASSES,
-                                     LONG_MATCH_CLASSES,
-                                     MOTION_CLASSES,
-                                     SyntheticActions,
-                                     write_video_folder,
+    EVENT_TYPES,
+    LONG_CLASSES,
+    LONG_MATCH_CLASSES,
+    MOTION_CLASSES,
+    SyntheticActions,
+    write_video_folder,
 )
 
 __all__ = [

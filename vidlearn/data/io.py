@@ -207,10 +207,10 @@ def write_video(path: PathLike, frames: Union[np.ndarray, torch.Tensor], fps: fl
         stream.height, stream.width = frames.shape[1:3]
         stream.pix_fmt = "yuv420p"
         if codec == "libx264":
-            stream.options = {"crf": str(crf)}
+            options = {"crf": str(crf)}
             if keyframe_interval is not None:  # a fixed group of pictures: no earlier keyframes at scene cuts
-                stream.options = {"crf": str(crf), "g": str(keyframe_interval),
-                                  "keyint_min": str(keyframe_interval), "sc_threshold": "0"}
+                options.update(g=str(keyframe_interval), keyint_min=str(keyframe_interval), sc_threshold="0")
+            stream.options = options
         else:
             stream.bit_rate = max(1_000_000, int(frames.shape[1] * frames.shape[2] * float(fps) * 2))
             if keyframe_interval is not None:

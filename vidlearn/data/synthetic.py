@@ -38,10 +38,10 @@ those of ``a`` + ``a`` and ``b`` + ``b``, so the score of every "different" clip
 of two "same" clips and no threshold separates the classes (with ``K`` event types its accuracy is at
 most ``(1 + 1/K) / 2``, 0.67 for the 3 types, by singling out one type). A non-local block compares every
 position with every other (``theta(x_i) . phi(x_j)``), so one event's features can meet the other's and
-the following layers can decide whether they agree: a network with blocks is not bound by that ceiling (whether
-a tiny one learns it in a short run is left to the Non-local chapter's exercises: in our trials it did only
-in some runs). The order plays no role (``"same"`` and
-``"different"`` are both closed under time reversal), so time-symmetric models are not handicapped.
+the following layers can decide whether they agree: a network with blocks is not bound by that ceiling
+(whether a tiny one learns it in a short run is left to the Non-local chapter's exercises: in our trials it
+did only in some runs). The order plays no role (``"same"`` and ``"different"`` are both closed under time
+reversal), so time-symmetric models are not handicapped.
 Match events are larger and last longer than order events (radius 0.3 frame sides instead of 0.22, a
 quarter of the clip instead of a sixth, still inside their third): a tiny C2D has to see each event's
 type in its features before a block can compare them.
@@ -74,6 +74,7 @@ LONG_TASKS = ("order", "match")  # the values of ``long`` besides False (True me
 EVENT_COLOURS = {"square": (0.95, 0.15, 0.1), "disc": (0.1, 0.9, 0.2), "cross": (0.15, 0.3, 1.0)}
 _CORNERS = np.array([[(i >> 2) & 1, (i >> 1) & 1, i & 1] for i in (1, 2, 4, 3, 5, 6, 0, 7)], np.float32)
 _RADIUS = (0.16, 0.22)  # main object radius, in frame sides
+_EVENT_RADIUS = 0.22  # long="order": event radius, in frame sides
 _MATCH_DURATION = 0.25  # long="match": an event lasts this fraction of the clip (at most a third)...
 _MATCH_RADIUS = 0.3  # ... and has this radius, in frame sides (larger and longer than "order" events)
 _ARM = 0.2  # rotate_*: distance from the (invisible) pivot to the object's centre, in frame sides
@@ -378,7 +379,7 @@ class SyntheticActions(Dataset):
         are drawn here, equal for ``"same"`` and two distinct ones (in random order) for ``"different"``.
         """
         t, s = self.frames, self.size
-        third, dur, radius = t // 3, max(2, t // 6), s * 0.22
+        third, dur, radius = t // 3, max(2, t // 6), s * _EVENT_RADIUS
         if self.long == "match":
             dur, radius = max(2, min(third, int(t * _MATCH_DURATION))), s * _MATCH_RADIUS
             i = int(rng.integers(len(EVENT_TYPES)))
