@@ -34,6 +34,37 @@ def test_trained_block_is_no_longer_the_identity():
     assert not torch.allclose(block(x), x)
 
 
+@pytest.mark.parametrize("norm", [True, False])
+def test_zero_init_false_starts_away_from_the_identity_and_trains_every_weight(norm):
+    """``zero_init=False``: the block changes its input at once, and theta/phi/g get gradients in step 1."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 8, 2, 4, 4)
+    block = NonLocal(8, mode="dot_product", norm=norm, zero_init=False)
+    assert not torch.allclose(block(x), x)
+    block(x).square().sum().backward()
+    assert all(p.grad.abs().sum() > 0 for p in (block.theta.weight, block.phi.weight, block.g.weight))
+    fresh = NonLocal(8, mode="dot_product", norm=norm)  # the paper's init: theta/phi/g wait for the scale
+    fresh(x).square().sum().backward()
+    assert all(p.grad.abs().sum() == 0 for p in (fresh.theta.weight, fresh.phi.weight, fresh.g.weight))
+
+
+def test_nonlocal_zero_init_reaches_every_block_of_the_network():
+    model = vidlearn.create_model("nl_c2d_r50", tiny=True, nonlocal_zero_init=False)
+    assert all(nl.bn.weight.eq(1).all() for nl in model.nonlocal_blocks())
+    assert all(nl.bn.weight.eq(0).all() for nl in vidlearn.create_model("nl_c2d_r50", tiny=True).nonlocal_blocks())
+
+
+def test_c2d_with_other_depths_needs_no_inflate_pattern():
+    """A C2D is all 2D, so ``layers=`` alone builds it; I3D's pattern is per block and must be given."""
+    model = vidlearn.create_model("nl_c2d_r50", tiny=True, layers=(2, 2, 2, 2), num_classes=2)
+    assert model.cfg.inflate == ((0, 0),) * 4
+    assert [len(getattr(model, f"layer{s}")) for s in (1, 2, 3, 4)] == [2, 2, 2, 2]
+    assert nonlocal_positions(model.cfg) == ((), (1,), (1,), ()) and len(model.nonlocal_blocks()) == 2
+    assert model(torch.randn(1, 3, 12, 32, 32)).shape == (1, 2)
+    with pytest.raises(ValueError, match="one 0/1 per residual block"):
+        vidlearn.create_model("i3d_r50", tiny=True, layers=(2, 2, 2, 2))
+
+
 @pytest.mark.parametrize("dims,shape", [("spacetime", (2, 4 * 6 * 6, 4 * 3 * 3)), ("space", (2 * 4, 36, 9)),
                                         ("time", (2 * 36, 4, 2))])
 def test_attention_shapes_follow_dims_and_subsampling(dims, shape):

@@ -12,6 +12,7 @@ its effect at the end) need many layers; one non-local block sees the whole clip
                       --phi 1x1x1 (+ max pool 1x2x2)--> f(theta_i, phi_j) --normalise--> A (B, THW, THW')
                       --g   1x1x1 (+ max pool 1x2x2)--> (B, C', THW') --------- A @ g --> y (B, C', THW)
     z = x + BN(W_z y)       W_z: 1x1x1 conv C' -> C; BN scale initialised to 0, so a new block is the identity
+                            (``zero_init=False``: default BN init, for short runs from scratch)
 
 Pairwise functions (Sec. 3.2): ``gaussian`` exp(x_i . x_j) on the raw features (softmax over j);
 ``embedded_gaussian`` exp(theta_i . phi_j) (softmax: self-attention); ``dot_product`` theta_i . phi_j / N;
@@ -43,8 +44,12 @@ class NonLocal(nn.Module):
         mode: the pairwise function, one of ``MODES``.
         dims: which positions attend to each other, one of ``DIMS``.
         subsample: max-pool phi and g (1x2x2; 2x1x1 for ``dims="time"``).
-        norm: BN after W_z with its scale initialised to 0 (the paper's); without it W_z itself is
-            zero-initialised. Either way a freshly inserted block is the identity.
+        norm: BN after W_z (the paper's); without it the block adds ``W_z y`` directly.
+        zero_init: start the block as the identity (the paper's choice, so blocks can be inserted into a
+            pretrained network without changing it): the BN scale (or, without ``norm``, W_z) starts at 0.
+            ``False`` keeps PyTorch's default initialisation (BN scale 1), which a network trained from
+            scratch in a short run can learn from sooner: with a zero scale, theta, phi, g and W_z get no
+            gradient until the scale itself has moved away from 0.
         keep_attention: store the last attention ``(B', N_query, N_key)`` in ``self.attention``.
 
     Shape: ``(B, C, T, H, W) -> (B, C, T, H, W)``.
@@ -52,7 +57,7 @@ class NonLocal(nn.Module):
 
     def __init__(self, channels: int, inter_channels: Optional[int] = None, mode: str = "embedded_gaussian",
                  dims: str = "spacetime", subsample: bool = True, norm: bool = True,
-                 keep_attention: bool = False):
+                 zero_init: bool = True, keep_attention: bool = False):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -70,10 +75,10 @@ class NonLocal(nn.Module):
         self.pool = nn.MaxPool3d(pool, pool, ceil_mode=True) if subsample else nn.Identity()
         self.w_z = nn.Conv3d(self.inter, channels, 1)
         self.bn: Optional[nn.BatchNorm3d] = nn.BatchNorm3d(channels) if norm else None
-        if norm:
+        if zero_init and norm:
             nn.init.zeros_(self.bn.weight)
             nn.init.zeros_(self.bn.bias)
-        else:
+        elif zero_init:
             nn.init.zeros_(self.w_z.weight)
             nn.init.zeros_(self.w_z.bias)
         self.keep_attention = keep_attention

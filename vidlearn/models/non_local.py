@@ -62,6 +62,7 @@ class ResNet3DConfig:
     nonlocal_mode: str = "embedded_gaussian"
     nonlocal_dims: str = "spacetime"
     nonlocal_subsample: bool = True
+    nonlocal_zero_init: bool = True  # blocks start as the identity (False: default init, see NonLocal)
     dropout: float = 0.5
     frames: int = 32  # 32 frames sampled with stride 2 from 64
     size: int = 224
@@ -149,7 +150,7 @@ class ResNet3D(nn.Module):
                 nl = None
                 if i in positions[s]:
                     nl = NonLocal(out, mode=cfg.nonlocal_mode, dims=cfg.nonlocal_dims,
-                                  subsample=cfg.nonlocal_subsample)
+                                  subsample=cfg.nonlocal_subsample, zero_init=cfg.nonlocal_zero_init)
                 stride = 2 if (i == 0 and s > 0) else 1
                 blocks.append(Bottleneck3D(in_ch, width, stride, 3 if flags[i] else 1, nl))
                 in_ch = out
@@ -210,6 +211,8 @@ class ResNet3D(nn.Module):
 def _build(tiny: bool, overrides: dict, **recipe) -> ResNet3D:
     weights = overrides.pop("weights", None)  # a saved state dict of this architecture (path or dict)
     base = ResNet3DConfig.tiny(**recipe) if tiny else ResNet3DConfig(**recipe)
+    if "layers" in overrides and "inflate" not in overrides and "inflate" not in recipe:  # C2D: all 2D
+        overrides = dict(overrides, inflate=tuple((0,) * n for n in overrides["layers"]))
     model = ResNet3D(replace(base, **overrides))
     if weights is not None:
         state = torch.load(weights, map_location="cpu") if isinstance(weights, (str, Path)) else weights
