@@ -14,3 +14,13 @@ def fit_small_batch(model: torch.nn.Module, x, y: torch.Tensor, steps: int = 15,
         opt.step()
         losses.append(loss.item())
     return losses
+
+
+def keyframes(path) -> list:
+    """Indices (in presentation order) of the keyframes of a video file, read from its packets with PyAV."""
+    import av
+
+    with av.open(str(path)) as container:
+        packets = [p for p in container.demux(video=0) if p.size]
+    order = sorted(range(len(packets)), key=lambda i: packets[i].pts)  # presentation order
+    return [rank for rank, i in enumerate(order) if packets[i].is_keyframe]

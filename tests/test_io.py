@@ -4,6 +4,7 @@ file for missing, corrupt and out-of-range reads and for frames that cannot be w
 import numpy as np
 import pytest
 import torch
+from helpers import keyframes
 
 from vidlearn.data import VideoReadError, read_video, video_info, write_video
 
@@ -82,24 +83,14 @@ def test_mpeg4_encoder_also_round_trips(tmp_path):
     assert back.shape == frames.shape and np.abs(back.astype(int) - frames).mean() < 6
 
 
-def _keyframes(path) -> list:
-    """Indices of the keyframes of a file, read from its packets with PyAV (no decoding)."""
-    import av
-
-    with av.open(str(path)) as container:
-        packets = [p for p in container.demux(video=0) if p.size]
-    order = sorted(range(len(packets)), key=lambda i: packets[i].pts)  # presentation order
-    return [rank for rank, i in enumerate(order) if packets[i].is_keyframe]
-
-
 @pytest.mark.parametrize("codec", ["libx264", "mpeg4"])
 def test_keyframe_interval_puts_a_keyframe_every_k_frames(tmp_path, codec):
     frames = _frames(t=40, h=16, w=16)
     default = write_video(tmp_path / "default.mp4", frames, fps=8, codec=codec)
     every8 = write_video(tmp_path / "every8.mp4", frames, fps=8, codec=codec, keyframe_interval=8)
     if codec == "libx264":  # x264's default: keyframes only at scene cuts in a short clip (here frame 13)
-        assert len(_keyframes(default)) < 5
-    assert _keyframes(every8) == [0, 8, 16, 24, 32]
+        assert len(keyframes(default)) < 5
+    assert keyframes(every8) == [0, 8, 16, 24, 32]
     back = read_video(every8)
     assert back.shape == frames.shape and np.abs(back.astype(int) - frames).mean() < 6
 
