@@ -7,7 +7,7 @@ import torchvision
 
 import vidlearn
 from vidlearn.layers.non_local import DIMS, MODES, NonLocal
-from vidlearn.models.non_local import ResNet3D, ResNet3DConfig, nonlocal_positions
+from vidlearn.models.non_local import C2D_INFLATE, ResNet3D, ResNet3DConfig, nonlocal_positions
 
 
 def n_params(m: nn.Module) -> int:
@@ -57,7 +57,9 @@ def test_nonlocal_zero_init_reaches_every_block_of_the_network():
 def test_c2d_with_other_depths_needs_no_inflate_pattern():
     """A C2D is all 2D, so ``layers=`` alone builds it; I3D's pattern is per block and must be given."""
     model = vidlearn.create_model("nl_c2d_r50", tiny=True, layers=(2, 2, 2, 2), num_classes=2)
-    assert model.cfg.inflate == ((0, 0),) * 4
+    assert model.cfg.inflate_flags == ((0, 0),) * 4
+    assert ResNet3DConfig().inflate_flags == C2D_INFLATE  # the same rule at ResNet-50 depth
+    assert len(ResNet3D(ResNet3DConfig.tiny(layers=(1, 1, 1, 1))).layer4) == 1  # also straight from a config
     assert [len(getattr(model, f"layer{s}")) for s in (1, 2, 3, 4)] == [2, 2, 2, 2]
     assert nonlocal_positions(model.cfg) == ((), (1,), (1,), ()) and len(model.nonlocal_blocks()) == 2
     assert model(torch.randn(1, 3, 12, 32, 32)).shape == (1, 2)

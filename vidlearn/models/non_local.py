@@ -56,7 +56,8 @@ class ResNet3DConfig:
     widths: Tuple[int, int, int, int] = (64, 128, 256, 512)  # bottleneck widths; block outputs are 4x
     stem_width: int = 64
     conv1_time: int = 1  # 5 for I3D
-    inflate: Tuple[Tuple[int, ...], ...] = C2D_INFLATE  # per stage, per block: 1 -> first 1x1 is 3x1x1
+    inflate: Optional[Tuple[Tuple[int, ...], ...]] = None  # per stage, per block: 1 -> first 1x1 is 3x1x1;
+    # None: C2D, no block inflated, whatever the ``layers`` (C2D_INFLATE at ResNet-50 depth)
     nonlocal_blocks: int = 0  # 0, 1, 5 (every other block of res3+res4) or 10 (every block of res3+res4)
     nonlocal_stage: str = "res4"  # where the single block goes when nonlocal_blocks == 1
     nonlocal_mode: str = "embedded_gaussian"
@@ -66,6 +67,11 @@ class ResNet3DConfig:
     dropout: float = 0.5
     frames: int = 32  # 32 frames sampled with stride 2 from 64
     size: int = 224
+
+    @property
+    def inflate_flags(self) -> Tuple[Tuple[int, ...], ...]:
+        """``inflate`` with ``None`` spelled out: one 0/1 per residual block of every stage."""
+        return self.inflate if self.inflate is not None else tuple((0,) * n for n in self.layers)
 
     @classmethod
     def tiny(cls, **overrides) -> ResNet3DConfig:
@@ -132,7 +138,8 @@ class ResNet3D(nn.Module):
 
     def __init__(self, cfg: ResNet3DConfig):
         super().__init__()
-        if len(cfg.inflate) != 4 or any(len(f) != n for f, n in zip(cfg.inflate, cfg.layers)):
+        flags = cfg.inflate_flags
+        if len(flags) != 4 or any(len(f) != n for f, n in zip(flags, cfg.layers)):
             raise ValueError(f"inflate needs one 0/1 per residual block {cfg.layers}, got {cfg.inflate}")
         self.cfg = cfg
         t1 = cfg.conv1_time
@@ -143,7 +150,7 @@ class ResNet3D(nn.Module):
         self.pool2 = nn.MaxPool3d((3, 1, 1), (2, 1, 1), (1, 0, 0))  # after res2: time only
         positions = nonlocal_positions(cfg)
         in_ch = cfg.stem_width
-        for s, (n, width, flags) in enumerate(zip(cfg.layers, cfg.widths, cfg.inflate)):
+        for s, (n, width, stage_flags) in enumerate(zip(cfg.layers, cfg.widths, flags)):
             blocks = []
             for i in range(n):
                 out = width * Bottleneck3D.expansion
@@ -152,7 +159,7 @@ class ResNet3D(nn.Module):
                     nl = NonLocal(out, mode=cfg.nonlocal_mode, dims=cfg.nonlocal_dims,
                                   subsample=cfg.nonlocal_subsample, zero_init=cfg.nonlocal_zero_init)
                 stride = 2 if (i == 0 and s > 0) else 1
-                blocks.append(Bottleneck3D(in_ch, width, stride, 3 if flags[i] else 1, nl))
+                blocks.append(Bottleneck3D(in_ch, width, stride, 3 if stage_flags[i] else 1, nl))
                 in_ch = out
             setattr(self, f"layer{s + 1}", nn.Sequential(*blocks))
         self.avgpool = nn.AdaptiveAvgPool3d(1)
@@ -211,8 +218,6 @@ class ResNet3D(nn.Module):
 def _build(tiny: bool, overrides: dict, **recipe) -> ResNet3D:
     weights = overrides.pop("weights", None)  # a saved state dict of this architecture (path or dict)
     base = ResNet3DConfig.tiny(**recipe) if tiny else ResNet3DConfig(**recipe)
-    if "layers" in overrides and "inflate" not in overrides and "inflate" not in recipe:  # C2D: all 2D
-        overrides = dict(overrides, inflate=tuple((0,) * n for n in overrides["layers"]))
     model = ResNet3D(replace(base, **overrides))
     if weights is not None:
         state = torch.load(weights, map_location="cpu") if isinstance(weights, (str, Path)) else weights
