@@ -2,6 +2,7 @@
 the same crop for SlowFast pathways and views), split files, and clear errors for corrupt, missing and
 empty inputs."""
 
+import re
 import shutil
 
 import numpy as np
@@ -186,3 +187,64 @@ def test_empty_or_missing_folders_get_clear_errors(tmp_path):
         VideoFolder(tmp_path)
     with pytest.raises(FileNotFoundError, match=r"class folders \['running'\] not found"):
         VideoFolder(tmp_path, classes=["running"])
+
+
+class _FailsAt(torch.utils.data.Dataset):
+    """A dataset of small clips whose item ``fail_at`` raises: a write interrupted midway."""
+
+    classes = ["left", "right"]
+
+    def __init__(self, n, fail_at, error=KeyboardInterrupt):
+        self.n, self.fail_at, self.error = n, fail_at, error
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        if i == self.fail_at:
+            raise self.error()
+        return torch.full((3, 4, 16, 16), i / self.n), i % 2
+
+
+def test_interrupted_write_video_folder_leaves_no_tree(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        write_video_folder(_FailsAt(6, fail_at=4), tmp_path / "videos")
+    assert list(tmp_path.iterdir()) == []  # neither a half tree nor the staging folder
+    tree = write_video_folder(_FailsAt(6, fail_at=-1), tmp_path / "videos")
+    assert sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*.mp4")) == [
+        "left/00000.mp4", "left/00002.mp4", "left/00004.mp4",
+        "right/00001.mp4", "right/00003.mp4", "right/00005.mp4"]
+    assert [p.name for p in tmp_path.iterdir()] == ["videos"]
+
+
+def test_failed_write_into_an_existing_tree_leaves_it_as_it_was(tmp_path):
+    tree = write_video_folder(_FailsAt(2, fail_at=-1), tmp_path / "videos")
+    before = {p: p.read_bytes() for p in tree.rglob("*.mp4")}
+    with pytest.raises(OSError):
+        write_video_folder(_FailsAt(6, fail_at=5, error=OSError), tree)
+    assert {p: p.read_bytes() for p in tree.rglob("*.mp4")} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["videos"]
+    write_video_folder(_FailsAt(4, fail_at=-1), tree, indices=[2, 3])  # a later write adds its files
+    assert len(list(tree.rglob("*.mp4"))) == 4 and len(VideoFolder(tree, frames=2)) == 4
+
+
+@pytest.mark.parametrize("name", ["../outside", "/tmp/absolute", "", ".", "..", "a/b", "a\\b", ".hidden",
+                                  "nul\0byte"])
+def test_class_names_that_are_not_plain_folder_names_are_refused(tmp_path, name):
+    data = _FailsAt(2, fail_at=-1)
+    data.classes = ["fine", name]
+    with pytest.raises(ValueError, match=f"class 1 is named {re.escape(repr(name))}.*plain names"):
+        write_video_folder(data, tmp_path / "root" / "videos")
+    assert list(tmp_path.iterdir()) == []  # nothing written, inside or outside the root
+
+
+@pytest.mark.parametrize("line", ["{c}/../../outside.mp4", "{outside}"])
+def test_split_file_paths_that_leave_the_root_are_refused_with_the_line(tree, tmp_path, synthetic, line):
+    outside = tmp_path / "outside.mp4"
+    shutil.copyfile(next(tree.rglob("*.mp4")), outside)
+    root = _copy(tree, tmp_path)  # tmp_path/copy: <class>/../../outside.mp4 is the file above
+    split = tmp_path / "split.txt"
+    c = synthetic.classes[0]
+    split.write_text(f"{c}/00000.mp4 1\n" + line.format(c=c, outside=outside) + " 1\n")
+    with pytest.raises(ValueError, match=r"split.txt, line 2: .* leaves the video folder"):
+        VideoFolder(root, split_file=split)

@@ -143,3 +143,89 @@ def test_out_of_range_indices_raise_index_error_with_the_video_length(video):
         read_video(path, [0, 10])
     with pytest.raises(IndexError, match=r"\[-11\]"):
         read_video(path, [-11])
+
+
+class _MuxFailsAfter:
+    """Wraps a PyAV output container so that the ``n``-th ``mux`` raises: an encode interrupted midway."""
+
+    def __init__(self, container, n, error):
+        self._container, self._left, self._error = container, n, error
+
+    def __getattr__(self, name):
+        return getattr(self._container, name)
+
+    def __enter__(self):
+        self._container.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._container.__exit__(*exc)
+
+    def mux(self, packet):
+        self._left -= 1
+        if self._left <= 0:
+            raise self._error
+        return self._container.mux(packet)
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), OSError(28, "No space left on device")])
+def test_write_video_failure_keeps_previous_file(tmp_path, monkeypatch, error):
+    import av
+
+    path = write_video(tmp_path / "clip.mp4", _frames(t=10), fps=8)
+    before = path.read_bytes()
+    real_open = av.open
+    monkeypatch.setattr(av, "open", lambda *a, **k: _MuxFailsAfter(real_open(*a, **k), 3, error))
+    with pytest.raises(type(error)):
+        write_video(path, _frames(t=40), fps=8, keyframe_interval=2)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert read_video(path).shape[0] == 10  # the previous file, all its frames
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]  # no temporary left behind
+
+
+def test_write_video_replaces_the_file_only_when_complete(tmp_path):
+    path = write_video(tmp_path / "clip.mp4", _frames(t=10), fps=8)
+    write_video(path, _frames(t=6), fps=8)
+    assert read_video(path).shape[0] == 6
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+
+
+@pytest.mark.parametrize("fps", [0, -5, float("nan"), float("inf"), True, "8"])
+def test_write_video_rejects_a_bad_frame_rate_before_writing(tmp_path, fps):
+    with pytest.raises(ValueError, match="fps"):
+        write_video(tmp_path / "clip.mp4", _frames(t=3), fps=fps)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_video_to_a_folder_names_the_path(tmp_path):
+    with pytest.raises(IsADirectoryError, match=str(tmp_path)):
+        write_video(tmp_path, _frames(t=3), fps=8)
+
+
+@pytest.mark.parametrize("name", ["clip", "clip.txt"])
+def test_write_video_without_a_video_extension_names_the_path(tmp_path, name):
+    with pytest.raises(ValueError, match=f"{name}.*expected one of .mp4"):
+        write_video(tmp_path / name, _frames(t=3), fps=8)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("indices", [[2.7], np.array([0.0, 1.0]), torch.tensor([1.5])])
+def test_read_video_refuses_fractional_indices(video, indices):
+    path, _ = video
+    with pytest.raises(TypeError, match=f"whole numbers.*{path.name}|{path.name}.*whole numbers"):
+        read_video(path, indices)
+
+
+@pytest.mark.parametrize("mask", [[True, False, True], np.ones(10, dtype=bool), torch.ones(10, dtype=torch.bool)])
+def test_read_video_refuses_a_boolean_mask(video, mask):
+    path, _ = video
+    with pytest.raises(TypeError, match="boolean mask.*flatnonzero"):
+        read_video(path, mask)
+
+
+def test_read_video_takes_integer_arrays_tensors_and_ranges(video):
+    path, frames = video
+    for indices in (np.array([3, 1], dtype=np.int32), torch.tensor([3, 1]), range(3, 0, -2)):
+        assert read_video(path, indices).shape == (2,) + frames.shape[1:]
+    assert read_video(path, []).shape == (0,) + frames.shape[1:]

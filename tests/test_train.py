@@ -1,5 +1,6 @@
 """fit / evaluate / History / checkpoints on a tiny learnable problem (class = brightness of the clip)."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -111,6 +112,48 @@ def test_loading_a_missing_or_foreign_checkpoint_names_the_file(tmp_path):
     torch.save({"weights": 1}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="other.pt"):
         load_checkpoint(tmp_path / "other.pt", TinyNet())
+
+
+
+def test_save_checkpoint_failure_keeps_previous_file(tmp_path, monkeypatch):
+    model = TinyNet()
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, model, epoch=1)
+    before = path.read_bytes()
+    real_save = torch.save
+
+    def save_then_fail(obj, f, *args, **kwargs):  # writes part of the file, then the save is interrupted
+        real_save(obj, f, *args, **kwargs)
+        with open(f, "r+b") as out:
+            out.truncate(100)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", save_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(path, model, epoch=2)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert load_checkpoint(path, TinyNet())["extra"] == {"epoch": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]  # no temporary left behind
+
+
+def test_save_checkpoint_rejects_what_load_checkpoint_would_refuse_naming_the_key(tmp_path):
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, TinyNet(), lr=0.1)
+    with pytest.raises(TypeError, match=r"\['extra'\]\['best'\]\['acc'\] \(a numpy.float64\)"):
+        save_checkpoint(path, TinyNet(), lr=0.1, best={"acc": np.float64(0.5)})
+    assert load_checkpoint(path, TinyNet())["extra"] == {"lr": 0.1}  # the previous file is untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "garbage"])
+def test_loading_a_damaged_checkpoint_names_the_file_and_what_was_expected(tmp_path, damage):
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, TinyNet())
+    data = path.read_bytes()
+    path.write_bytes({"empty": b"", "truncated": data[: len(data) // 2], "garbage": b"\x00junk" * 64}[damage])
+    with pytest.raises(ValueError, match=f"{path}.*expected a vidlearn checkpoint"):
+        load_checkpoint(path, TinyNet())
 
 
 def test_history_plot_has_train_and_val_curves():

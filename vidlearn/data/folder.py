@@ -9,7 +9,9 @@ Class folders are sorted by name and numbered from 0 (or taken in the order of `
 split file every video under a class folder is a sample; with one (UCF101's ``trainlist01.txt``, one
 ``Class/video.avi [label]`` per line) only the listed videos are, in the file's order. The optional
 number on a line is not used: the label is the class folder's index (UCF101's 1-based labels count the
-same alphabetical classes).
+same alphabetical classes). A split file cannot reach outside ``root``: a line with an absolute path or a
+``..`` part is an error naming the file and line (symbolic links inside the tree are followed, as a tree
+of links to another disk is a common way to lay out a dataset).
 
 Each item decodes only the frames its sampler picks (decord), so a 16-frame clip from a 10-minute video
 costs 16 frames, not 10 minutes. Samplers that return several index sets (SlowFast's two pathways,
@@ -55,7 +57,8 @@ class VideoFolder(Dataset):
     Raises:
         FileNotFoundError: ``root`` or the split file does not exist, there is no video to use, or the
             split file names a video that is not there (the message names the line).
-        ValueError: a split-file line that is not ``<class>/<video> [label]``.
+        ValueError: a split-file line that is not ``<class>/<video> [label]``, or whose path leaves
+            ``root`` (absolute, or with a ``..`` part); the message names the file and line.
         VideoReadError: (when an item is read) a file decord cannot decode; the message names it.
     """
 
@@ -102,6 +105,9 @@ class VideoFolder(Dataset):
             rel = parts[0] if len(parts) == 2 and parts[1].lstrip("-").isdigit() else line
             folder = Path(rel).parts[0] if len(Path(rel).parts) > 1 else None
             where = f"{split_file}, line {lineno}"
+            if Path(rel).is_absolute() or Path(rel).drive or ".." in Path(rel.replace("\\", "/")).parts:
+                raise ValueError(f"{where}: {rel!r} leaves the video folder {self.root}; split-file paths "
+                                 "must be <class>/<video> inside it (no absolute paths, no '..')")
             if folder not in self.class_to_idx:
                 raise ValueError(f"{where}: {rel!r} is not <class>/<video> with a class folder of {self.root} "
                                  f"(classes: {', '.join(self.classes[:10])}{'...' if len(self.classes) > 10 else ''})")

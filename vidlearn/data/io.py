@@ -4,7 +4,10 @@
 run of indices), which is what training on long videos needs; ``write_video`` encodes H.264 (``libx264``,
 ``yuv420p``, playable in every browser) or MPEG-4 Part 2 where the PyAV wheel lacks libx264. Errors name
 the file: a missing file is a ``FileNotFoundError``, a file decord cannot decode a :class:`VideoReadError`
-with decord's (and FFmpeg's) reason, an index past the end an ``IndexError`` giving the video's length.
+with decord's (and FFmpeg's) reason, an index past the end an ``IndexError`` giving the video's length,
+an index that is not a whole number (a float, a boolean mask) a ``TypeError``. ``write_video`` is atomic:
+it encodes to a temporary file next to the destination and renames it over the destination only when the
+encoding has finished, so an interrupted write leaves the previous file intact (:mod:`vidlearn.files`).
 
     frames = read_video("clip.mp4", [0, 8, 16])   # uint8 (3, H, W, 3)
     video_info("clip.mp4")                        # {'num_frames': 120, 'fps': 29.97, 'height': 144, ...}
@@ -15,6 +18,8 @@ Used by ``VideoFolder``, ``write_video_folder`` and the chapter "Working with vi
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -22,6 +27,8 @@ from typing import TYPE_CHECKING, Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
+
+from vidlearn.files import atomic_path
 
 if TYPE_CHECKING:  # decord is imported when a video is opened, not with vidlearn
     import decord
@@ -90,12 +97,27 @@ def _unpad(frame: np.ndarray) -> np.ndarray:
     return frame.reshape(h, -1)[:, : w * 3].reshape(h, w, 3)
 
 
+def _frame_indices(indices: Indices, path: PathLike) -> np.ndarray:
+    """``indices`` as a flat int64 array; floats and boolean masks are refused (they are not frame numbers)."""
+    arr = indices.detach().cpu().numpy() if isinstance(indices, torch.Tensor) else np.asarray(indices)
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.dtype == np.bool_:
+        raise TypeError(f"frame indices for {path} must be whole numbers, got a boolean mask of {arr.size} "
+                        "values; to read the frames where a mask is True pass np.flatnonzero(mask)")
+    if not np.issubdtype(arr.dtype, np.integer):
+        shown = arr.reshape(-1)[:5].tolist()
+        raise TypeError(f"frame indices for {path} must be whole numbers, got {arr.dtype} values {shown}; "
+                        "round them first, e.g. np.round(indices).astype(int)")
+    return arr.astype(np.int64).reshape(-1)
+
+
 def get_frames(reader: decord.VideoReader, indices: Indices, path: PathLike = "<video>") -> np.ndarray:
     """Decode ``indices`` from an open decord ``reader`` (see :func:`open_video`) as uint8 ``(T, H, W, 3)``."""
     import decord
 
     n = len(reader)
-    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    idx = _frame_indices(indices, path)
     bad = idx[(idx < -n) | (idx >= n)]
     if bad.size:
         raise IndexError(f"frame indices {bad[:5].tolist()} out of range for {path}, which has {n} frames "
@@ -123,7 +145,7 @@ def read_video(path: PathLike, indices: Optional[Indices] = None, num_threads: i
     """Decode frames of the video at ``path`` with decord, only those in ``indices`` (all when ``None``).
 
     Args:
-        indices: frame numbers (any order, repeats allowed, negative counts from the end).
+        indices: frame numbers, integers (any order, repeats allowed, negative counts from the end).
 
     Returns:
         uint8 array ``(T, H, W, 3)``, RGB, in the order of ``indices``.
@@ -132,6 +154,7 @@ def read_video(path: PathLike, indices: Optional[Indices] = None, num_threads: i
         FileNotFoundError: no file at ``path``.
         VideoReadError: the file cannot be decoded (the message names it and gives decord's reason).
         IndexError: an index is outside the video (the message gives its length).
+        TypeError: ``indices`` are not whole numbers (floats, a boolean mask).
     """
     reader = open_video(path, num_threads=num_threads)
     if indices is None:
@@ -160,16 +183,40 @@ def _encoder() -> str:
         return "mpeg4"
 
 
+WRITE_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi")  # containers that take H.264 and MPEG-4
+
+
+def _check_destination(path: Path) -> None:
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write a video to {path}: it is a folder; give a file path such as "
+                                f"{path / 'clip.mp4'}")
+    if path.suffix.lower() not in WRITE_EXTENSIONS:
+        said = f"extension {path.suffix!r}" if path.suffix else "no extension"
+        raise ValueError(f"cannot write a video to {path}: it has {said}, expected one of "
+                         f"{', '.join(WRITE_EXTENSIONS)} (the extension chooses the container)")
+
+
+def _check_fps(fps) -> None:
+    ok = isinstance(fps, numbers.Real) and not isinstance(fps, bool) and math.isfinite(fps) and fps > 0
+    if not ok:
+        raise ValueError(f"write_video expects fps, a finite frame rate > 0, got {fps!r}")
+
+
 def write_video(path: PathLike, frames: Union[np.ndarray, torch.Tensor], fps: float = 25, crf: int = 17,
                 codec: Optional[str] = None, keyframe_interval: Optional[int] = None) -> Path:
     """Encode ``frames`` (uint8 ``(T, H, W, 3)`` or ``(T, H, W, 1)``, numpy or torch) as a video file.
 
     H.264 (``libx264``, ``yuv420p``) when PyAV has it, else MPEG-4 (``mpeg4``). yuv420p needs an even
     height and width: an odd one is padded by repeating the last row/column, so the file is one pixel
-    larger there. Parent folders are created.
+    larger there. Parent folders are created. The write is atomic: the video is encoded to a hidden
+    temporary file in the same folder and renamed over ``path`` only once it is complete, so a failed or
+    interrupted write (an exception, a full disk, Ctrl-C) leaves no partial file and the previous file at
+    ``path``, if any, intact.
 
     Args:
-        fps: frame rate stored in the file.
+        path: the file to write; its extension (``.mp4``, ``.mkv``, ``.avi``, ``.mov``, ``.m4v``)
+            chooses the container.
+        fps: frame rate stored in the file, finite and > 0.
         crf: libx264 constant rate factor (0 lossless luma, 17 visually lossless, 23 FFmpeg's default).
         codec: force an encoder (``"libx264"``, ``"mpeg4"``...).
         keyframe_interval: a keyframe (an independently decodable frame) every this many frames, as
@@ -181,6 +228,11 @@ def write_video(path: PathLike, frames: Union[np.ndarray, torch.Tensor], fps: fl
 
     Returns:
         ``path`` as a :class:`pathlib.Path`.
+
+    Raises:
+        ValueError: frames that are not uint8 ``(T, H, W, 3|1)``, a bad ``fps`` or ``keyframe_interval``,
+            or a path without a video extension; nothing is written.
+        IsADirectoryError: ``path`` is a folder.
     """
     import av
 
@@ -195,29 +247,32 @@ def write_video(path: PathLike, frames: Union[np.ndarray, torch.Tensor], fps: fl
     if keyframe_interval is not None and (isinstance(keyframe_interval, bool) or not isinstance(
             keyframe_interval, (int, np.integer)) or keyframe_interval < 1):
         raise ValueError(f"keyframe_interval must be a whole number of frames >= 1 or None, got {keyframe_interval!r}")
+    _check_fps(fps)
+    _check_destination(path)
     if frames.shape[-1] == 1:
         frames = np.repeat(frames, 3, axis=-1)
     _, h, w, _ = frames.shape
     if h % 2 or w % 2:
         frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")  # (T, H', W', 3)
     codec = codec or _encoder()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
-        stream.height, stream.width = frames.shape[1:3]
-        stream.pix_fmt = "yuv420p"
-        if codec == "libx264":
-            options = {"crf": str(crf)}
-            if keyframe_interval is not None:  # a fixed group of pictures: no earlier keyframes at scene cuts
-                options.update(g=str(keyframe_interval), keyint_min=str(keyframe_interval), sc_threshold="0")
-            stream.options = options
-        else:
-            stream.bit_rate = max(1_000_000, int(frames.shape[1] * frames.shape[2] * float(fps) * 2))
-            if keyframe_interval is not None:
-                stream.codec_context.gop_size = int(keyframe_interval)
-        for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+    with atomic_path(path) as tmp:  # the temporary keeps the extension: FFmpeg picks the container from it
+        with av.open(str(tmp), mode="w") as container:
+            stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
+            stream.height, stream.width = frames.shape[1:3]
+            stream.pix_fmt = "yuv420p"
+            if codec == "libx264":
+                options = {"crf": str(crf)}
+                if keyframe_interval is not None:  # a fixed group of pictures: no earlier keyframes at cuts
+                    options.update(g=str(keyframe_interval), keyint_min=str(keyframe_interval), sc_threshold="0")
+                stream.options = options
+            else:
+                stream.bit_rate = max(1_000_000, int(frames.shape[1] * frames.shape[2] * float(fps) * 2))
+                if keyframe_interval is not None:
+                    stream.codec_context.gop_size = int(keyframe_interval)
+            for frame in frames:
+                picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+                for packet in stream.encode(picture):
+                    container.mux(packet)
+            for packet in stream.encode():  # flush the encoder
                 container.mux(packet)
-        for packet in stream.encode():  # flush the encoder
-            container.mux(packet)
     return path

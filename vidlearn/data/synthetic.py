@@ -57,7 +57,9 @@ clutter, noise and shake) on one core of the CI machine, so data is never the bo
 from __future__ import annotations
 
 import functools
-from pathlib import Path
+import os
+import shutil
+from pathlib import Path, PurePath
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -412,25 +414,62 @@ def write_video_folder(dataset: Dataset, root: Union[str, Path], fps: int = 8,
     (e.g. 16) writes a keyframe every that many frames, as real footage has: a sampling reader then decodes
     from the nearest keyframe instead of the start of the file (see ``benchmarks/bench_data.py``).
 
+    A half-written tree never looks complete: the videos are encoded into a hidden staging folder next to
+    ``root`` (``.<root name>.<pid>-<thread>-<random>.tmp``), which is renamed to ``root`` once every
+    video is written (when ``root`` already exists, the new files are moved into it only then). An error
+    or Ctrl-C while encoding removes the staging folder and leaves ``root`` as it was, as pip installs a
+    package.
+
     Returns:
         ``root`` as a :class:`pathlib.Path`.
+
+    Raises:
+        ValueError: a class name that is not a plain folder name (empty, ``.``/``..``, starting with a
+            dot, or holding ``/``, ``\\`` or NUL): the message names the class; nothing is written.
     """
     from vidlearn.data.io import write_video
+    from vidlearn.files import temporary_sibling
 
     root = Path(root)
     classes = getattr(dataset, "classes", None)
     if classes is None:
         raise TypeError(f"write_video_folder needs a dataset with .classes, got {type(dataset).__name__}")
-    for index in range(len(dataset)) if indices is None else indices:
-        if isinstance(dataset, SyntheticActions):
-            clip, label = dataset.clip(index)
-        else:
-            clip, label = dataset[index]
-        clip = torch.as_tensor(clip)
-        if clip.dim() != 4 or clip.shape[0] != 3:
-            raise ValueError(f"item {index}: expected a clip (3, T, H, W), got shape {tuple(clip.shape)}")
-        frames = (clip.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(1, 2, 3, 0)  # (T, H, W, C)
-        folder = root / str(classes[int(label)])
-        folder.mkdir(parents=True, exist_ok=True)
-        write_video(folder / f"{index:05d}.mp4", frames, fps=fps, crf=crf, keyframe_interval=keyframe_interval)
+    names = [_folder_name(name, label) for label, name in enumerate(classes)]
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(f"cannot write a video folder to {root}: it is a file")
+    stage = temporary_sibling(root.resolve())
+    try:
+        for index in range(len(dataset)) if indices is None else indices:
+            if isinstance(dataset, SyntheticActions):
+                clip, label = dataset.clip(index)
+            else:
+                clip, label = dataset[index]
+            clip = torch.as_tensor(clip)
+            if clip.dim() != 4 or clip.shape[0] != 3:
+                raise ValueError(f"item {index}: expected a clip (3, T, H, W), got shape {tuple(clip.shape)}")
+            frames = (clip.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(1, 2, 3, 0)  # (T, H, W, C)
+            write_video(stage / names[int(label)] / f"{index:05d}.mp4", frames, fps=fps, crf=crf,
+                        keyframe_interval=keyframe_interval)
+        stage.mkdir(parents=True, exist_ok=True)  # an empty selection still gives an (empty) root
+        if not root.exists():
+            os.rename(stage, root)  # the whole tree appears at once
+        else:  # merge: every video is already complete, so only the (fast) moves remain
+            for video in sorted(stage.rglob("*.mp4")):
+                target = root / video.relative_to(stage)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(video, target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     return root
+
+
+def _folder_name(name, label: int) -> str:
+    """``name`` as a class folder name, if it is a plain one (it must not reach outside the root)."""
+    text = str(name)
+    plain = (text not in ("", ".", "..") and not text.startswith(".") and not PurePath(text).drive
+             and not any(c in text for c in ("/", "\\", "\0")))
+    if not plain:
+        raise ValueError(f"class {label} is named {name!r}, which cannot be a folder name: class names "
+                         "become folders under root, so they must be plain names (not empty, not '.' or '..' "
+                         "or starting with '.', no '/', '\\' or NUL)")
+    return text

@@ -12,6 +12,13 @@ An entry is keyed by everything that changes the result:
 so editing or replacing the video invalidates its entries (they get a new key; :meth:`FlowCache.clear`
 removes old files). A hit and a miss return the same values: both return the dequantised flow.
 
+Entries are written atomically (a temporary next to the entry, unique per process and thread, renamed
+over it when complete: :mod:`vidlearn.files`) and checked when read: an entry that does not load (empty,
+truncated, bit-flipped, not an ``.npz``), that was written for another key, or whose array is not uint8
+``(2, T-1, H, W)`` for the clip is computed again and rewritten, never returned. The cache owns only the
+files its naming scheme makes (``<video stem>-<20 hex digits>.npz`` and its own temporaries):
+:meth:`FlowCache.clear` and ``len()`` ignore every other file in the folder.
+
 >>> cache = FlowCache("~/.cache/vidlearn/flow")
 >>> flow = cache.get_or_compute("bikes.mp4", range(0, 11), method="tvl1", size=112)  # (2, 10, 112, 112)
 """
@@ -20,16 +27,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import re
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from vidlearn.files import TEMP_MARK, atomic_path
 from vidlearn.flow.compute import compute_flow
 from vidlearn.flow.stack import dequantize_flow, quantize_flow
 
 Size = Union[int, Tuple[int, int], None]
+
+_DIGITS = 20  # hex digits of the key's hash in an entry's name
+_ENTRY = re.compile(rf".+-[0-9a-f]{{{_DIGITS}}}\.npz")
+_TEMPORARY = re.compile(rf"\..+-[0-9a-f]{{{_DIGITS}}}\.npz\..+{re.escape(TEMP_MARK)}\.npz")  # a crash's leftover
 
 
 def read_frames(path: Union[str, Path], indices: Sequence[int], size: Size = None) -> np.ndarray:
@@ -52,6 +64,13 @@ def read_frames(path: Union[str, Path], indices: Sequence[int], size: Size = Non
     return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()  # (T, H', W', 3)
 
 
+def _digest(quantized: np.ndarray) -> str:
+    """A checksum of the flow's bytes and shape: a flipped bit is caught even where the zip's CRC is not read."""
+    h = hashlib.blake2b(repr(quantized.shape).encode(), digest_size=16)
+    h.update(np.ascontiguousarray(quantized).tobytes())
+    return h.hexdigest()
+
+
 class FlowCache:
     """Flow of video clips, computed once and stored as quantised uint8 ``.npz`` files under ``root``.
 
@@ -59,7 +78,8 @@ class FlowCache:
         root: the cache folder (created on first write).
         bound: quantisation bound in pixels (flow is clipped to ``[-bound, bound]``; TSN uses 20).
 
-    ``hits`` and ``misses`` count the requests served from disk and computed.
+    ``hits`` and ``misses`` count the requests served from disk and computed; ``recomputed`` counts the
+    entries found damaged or not matching their clip, computed again.
     """
 
     def __init__(self, root: Union[str, Path], bound: float = 20.0):
@@ -67,6 +87,7 @@ class FlowCache:
         self.bound = float(bound)
         self.hits = 0
         self.misses = 0
+        self.recomputed = 0
 
     def __repr__(self) -> str:
         return f"FlowCache({str(self.root)!r}, bound={self.bound}, hits={self.hits}, misses={self.misses})"
@@ -80,6 +101,9 @@ class FlowCache:
         **options: Any,
     ) -> Path:
         """The ``.npz`` file that holds (or would hold) this clip's flow."""
+        return self._entry(path, indices, method, size, **options)[0]
+
+    def _entry(self, path, indices, method, size, **options) -> Tuple[Path, str]:
         video = Path(path).expanduser()
         if not video.is_file():
             raise FileNotFoundError(f"no video file at {video}")
@@ -89,8 +113,8 @@ class FlowCache:
             str(video), stat.st_size, stat.st_mtime_ns, [int(i) for i in indices], size, method,
             sorted((name, repr(value)) for name, value in options.items()), self.bound,
         ])
-        digest = hashlib.sha1(key.encode()).hexdigest()[:20]
-        return self.root / f"{video.stem}-{digest}.npz"
+        digest = hashlib.sha1(key.encode()).hexdigest()[:_DIGITS]
+        return self.root / f"{video.stem}-{digest}.npz", key
 
     def get_or_compute(
         self,
@@ -118,37 +142,61 @@ class FlowCache:
         indices = [int(i) for i in indices]
         if len(indices) < 2:
             raise ValueError(f"optical flow needs at least 2 frame indices, got {indices}")
-        entry = self.entry_path(path, indices, method, size, **options)
+        entry, key = self._entry(path, indices, method, size, **options)
+        hw = None if size is None or compute is not None else ((size, size) if isinstance(size, int) else tuple(size))
         if entry.is_file():
-            try:
-                with np.load(entry) as data:
-                    quantized = data["flow"]
+            quantized = self._read(entry, key, len(indices) - 1, hw)
+            if quantized is not None:
                 self.hits += 1
                 return dequantize_flow(quantized, self.bound)
-            except (OSError, ValueError, KeyError):
-                pass  # unreadable entry (e.g. a disk that filled up): compute it again
+            self.recomputed += 1  # damaged, or not this clip's: compute it again and overwrite it
         self.misses += 1
         if compute is None:
             flow = compute_flow(read_frames(path, indices, size), method, **options)
         else:
             flow = np.asarray(compute(), dtype=np.float32)
+            if flow.ndim != 4 or flow.shape[:2] != (2, len(indices) - 1):
+                raise ValueError(f"compute() for {len(indices)} frames of {path} must return flow "
+                                 f"(2, {len(indices) - 1}, H, W), got shape {flow.shape}")
         quantized = quantize_flow(flow, self.bound)
-        self._write(entry, quantized)
+        self._write(entry, key, quantized)
         return dequantize_flow(quantized, self.bound)
 
-    def _write(self, entry: Path, quantized: np.ndarray) -> None:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        partial = entry.with_name(f"{entry.stem}.{os.getpid()}.partial")
-        with open(partial, "wb") as f:
-            np.savez_compressed(f, flow=quantized)
-        os.replace(partial, entry)  # atomic: readers never see half a file
+    @staticmethod
+    def _read(entry: Path, key: str, fields: int, hw: Optional[Tuple[int, int]]) -> Optional[np.ndarray]:
+        """The entry's quantised flow if it is sound and is this key's, else ``None``."""
+        try:
+            with np.load(entry, allow_pickle=False) as data:
+                stored_key, stored_digest, quantized = str(data["key"]), str(data["digest"]), data["flow"]
+        except Exception:  # BadZipFile, EOFError, zlib.error, a CRC mismatch, a missing member...: damaged
+            return None
+        ok = (stored_key == key and quantized.dtype == np.uint8 and quantized.ndim == 4
+              and quantized.shape[:2] == (2, fields) and (hw is None or quantized.shape[2:] == hw)
+              and stored_digest == _digest(quantized))
+        return quantized if ok else None
+
+    @staticmethod
+    def _write(entry: Path, key: str, quantized: np.ndarray) -> None:
+        # atomic, with a temporary unique to this process and thread: readers never see half a file
+        with atomic_path(entry) as tmp, open(tmp, "xb") as f:
+            np.savez_compressed(f, flow=quantized, key=np.array(key), digest=np.array(_digest(quantized)))
+
+    def _owned(self) -> list:
+        """The files this cache wrote: entries and leftover temporaries, by the cache's naming scheme."""
+        if not self.root.is_dir():
+            return []
+        return [p for p in self.root.iterdir()
+                if p.is_file() and (_ENTRY.fullmatch(p.name) or _TEMPORARY.fullmatch(p.name))]
 
     def clear(self) -> int:
-        """Delete every cached entry; returns how many files were removed."""
-        entries = list(self.root.glob("*.npz")) if self.root.is_dir() else []
-        for entry in entries:
-            entry.unlink()
-        return len(entries)
+        """Delete the cache's entries (and temporaries a crash left); other files in ``root`` stay.
+
+        Returns how many files were removed.
+        """
+        owned = self._owned()
+        for path in owned:
+            path.unlink(missing_ok=True)
+        return len(owned)
 
     def __len__(self) -> int:
-        return len(list(self.root.glob("*.npz"))) if self.root.is_dir() else 0
+        return sum(1 for p in self._owned() if _ENTRY.fullmatch(p.name))

@@ -25,6 +25,8 @@ import torch
 import torch.nn as nn
 import torchvision
 
+from vidlearn.weights import read_state_dict
+
 WeightsLike = Union[str, "os.PathLike[str]", Mapping[str, torch.Tensor]]
 
 RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
@@ -161,15 +163,7 @@ def cross_modality_weight(rgb_weight: torch.Tensor, in_channels: int) -> torch.T
 
 
 def _read_state_dict(weights: WeightsLike) -> Dict[str, torch.Tensor]:
-    if isinstance(weights, Mapping):
-        return dict(weights)
-    path = os.fspath(weights)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"weights file not found: {path}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, Mapping):
-        raise ValueError(f"{path} does not hold a state dict (got {type(state).__name__})")
-    return dict(state.get("state_dict", state))
+    return read_state_dict(weights)  # a path is loaded with weights_only=True, errors name it
 
 
 def load_backbone_weights(backbone: nn.Module, weights: WeightsLike) -> nn.Module:

@@ -27,6 +27,7 @@ from typing import Any, Dict, Mapping, Union
 import torch
 
 from vidlearn.models.timesformer import TimeSformer, TimeSformerConfig
+from vidlearn.weights import torch_load_file
 
 _ATTENTION = {"divided_space_time": "divided", "joint_space_time": "joint", "space_only": "space"}
 
@@ -120,7 +121,8 @@ def load_hf_timesformer(
                 raise ImportError(f"reading {path} needs safetensors: pip install safetensors") from err
             weights = load_file(str(path))
         else:
-            weights = torch.load(path, map_location="cpu", weights_only=True)
+            weights = torch_load_file(path, "TimeSformer weights file",
+                                      "a Hugging Face pytorch_model.bin (a state dict)")
     state = convert_hf_state_dict(weights, model.cfg.attention)
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.startswith("head.")] if "head.weight" not in state else missing

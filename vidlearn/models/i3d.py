@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from vidlearn.layers.checks import check_video
 from vidlearn.layers.inflate import InflationReport, inflate_state_dict
 from vidlearn.registry import register_model
+from vidlearn.weights import load_weights
 
 #: Inception-v1 blocks: (name, in, 1x1, 3x3 reduce, 3x3, "5x5" reduce, "5x5", pool proj); out = sum
 INCEPTION: Tuple[Tuple[str, int, int, int, int, int, int, int], ...] = (
@@ -210,8 +211,7 @@ def _config(tiny: bool, overrides: dict) -> I3DConfig:
 def _with_weights(model: nn.Module, weights: Union[str, Path, Mapping[str, torch.Tensor], None]) -> nn.Module:
     """Load a saved state dict of this very architecture (``weights=`` path or dict); nothing downloads."""
     if weights is not None:
-        state = torch.load(weights, map_location="cpu") if isinstance(weights, (str, Path)) else weights
-        model.load_state_dict(state)
+        load_weights(model, weights)  # weights_only=True; names the file, the keys and the shapes
     return model
 
 

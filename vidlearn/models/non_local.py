@@ -31,7 +31,6 @@ non-local blocks live in ``layerK.i.nl``. Shapes: ``(B, 3, T, H, W) -> (B, num_c
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import List, Mapping, Optional, Tuple
 
 import torch
@@ -41,6 +40,7 @@ from vidlearn.layers.checks import check_video
 from vidlearn.layers.inflate import InflationReport, inflate_state_dict
 from vidlearn.layers.non_local import NonLocal
 from vidlearn.registry import register_model
+from vidlearn.weights import load_weights
 
 STAGES = ("res2", "res3", "res4", "res5")
 # which residual blocks have their first 1x1 inflated to 3x1x1 in the official NL I3D ResNet-50
@@ -220,8 +220,7 @@ def _build(tiny: bool, overrides: dict, **recipe) -> ResNet3D:
     base = ResNet3DConfig.tiny(**recipe) if tiny else ResNet3DConfig(**recipe)
     model = ResNet3D(replace(base, **overrides))
     if weights is not None:
-        state = torch.load(weights, map_location="cpu") if isinstance(weights, (str, Path)) else weights
-        model.load_state_dict(state)
+        load_weights(model, weights)  # weights_only=True; names the file, the keys and the shapes
     return model
 
 

@@ -53,6 +53,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from vidlearn.layers.checks import check_video
 from vidlearn.registry import register_model
+from vidlearn.weights import load_weights
 
 StateDict = Union[str, Path, Mapping[str, torch.Tensor]]
 LATERALS = ("conv", "sample", "ttoc", "none")
@@ -337,11 +338,7 @@ def flops_by_part(model: SlowFast, x) -> Dict[str, int]:
 def _build(cfg: SlowFastConfig, weights: Optional[StateDict]) -> SlowFast:
     model = SlowFast(cfg)
     if weights is not None:
-        if isinstance(weights, (str, Path)):
-            if not Path(weights).is_file():
-                raise FileNotFoundError(f"weights file not found: {weights}")
-            weights = torch.load(weights, map_location="cpu", weights_only=True)
-        model.load_state_dict(weights)
+        load_weights(model, weights)  # weights_only=True; names the file, the keys and the shapes
     return model
 
 

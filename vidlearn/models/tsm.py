@@ -45,6 +45,7 @@ from torchvision.models.resnet import BasicBlock
 from vidlearn.layers.checks import check_video
 from vidlearn.layers.temporal_shift import DIRECTIONS, PLACEMENTS, insert_temporal_shift, shift_layers
 from vidlearn.registry import register_model
+from vidlearn.weights import load_weights, read_state_dict
 
 StateDict = Union[str, Path, Mapping[str, torch.Tensor]]
 
@@ -104,12 +105,7 @@ class TinyResNet2D(nn.Module):
 
 
 def _load(weights: StateDict) -> Mapping[str, torch.Tensor]:
-    if isinstance(weights, (str, Path)):
-        path = Path(weights)
-        if not path.is_file():
-            raise FileNotFoundError(f"weights file not found: {path}")
-        return torch.load(path, map_location="cpu", weights_only=True)
-    return weights
+    return read_state_dict(weights)  # a path is loaded with weights_only=True, errors name it
 
 
 def build_backbone(cfg: TSMConfig, backbone_weights: Optional[StateDict] = None) -> Tuple[nn.Module, int]:
@@ -216,7 +212,7 @@ def _config(tiny: bool, overrides: dict) -> TSMConfig:
 def _build(cfg: TSMConfig, weights: Optional[StateDict], backbone_weights: Optional[StateDict]) -> TSM:
     model = TSM(cfg, backbone_weights)
     if weights is not None:
-        model.load_state_dict(_load(weights))
+        load_weights(model, weights)  # weights_only=True; names the file, the keys and the shapes
     return model
 
 

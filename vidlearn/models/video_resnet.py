@@ -43,6 +43,7 @@ import torch.nn as nn
 from vidlearn.layers.checks import check_video
 from vidlearn.layers.conv_builders import ConvBuilder, conv_builder, midplanes
 from vidlearn.registry import register_model
+from vidlearn.weights import load_weights, read_state_dict
 
 #: residual blocks per group conv2_x..conv5_x for each depth
 DEPTHS: Dict[int, Tuple[int, int, int, int]] = {10: (1, 1, 1, 1), 16: (2, 2, 2, 1), 18: (2, 2, 2, 2),
@@ -195,10 +196,10 @@ class VideoResNet(nn.Module):
         The key names are torchvision's, so ``torchvision.models.video.r2plus1d_18(weights=...).state_dict()``
         or the downloaded ``.pth`` file loads as is into ``r2plus1d_18()``.
         """
-        state = torch.load(weights, map_location="cpu") if isinstance(weights, (str, Path)) else weights
+        state = read_state_dict(weights)  # a path is loaded with weights_only=True, errors name it
         try:
-            self.load_state_dict(state, strict=strict)
-        except RuntimeError as err:
+            load_weights(self, state, strict=strict)
+        except ValueError as err:
             raise ValueError(
                 f"these weights do not fit {type(self).__name__} with {self.cfg}; torchvision's weights need "
                 f"num_classes=400, the default widths and mid_rule='torchvision'.\n{err}"
