@@ -33,7 +33,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from vidlearn.layers.checks import check_video
+from vidlearn.layers.checks import check_video, min_side
 from vidlearn.registry import register_model
 
 
@@ -93,16 +93,15 @@ class C3D(nn.Module):
         self.grid = _pool5_grid(cfg)
         self.pool5_grid = nn.AdaptiveMaxPool3d(self.grid)  # identity at the configured size
         self.min_frames = math.prod(cfg.time_pools)
+        self.min_size = (min_side(self.features),) * 2  # four 2x2 pools: 16 x 16
         self.fc6 = nn.Linear(c5 * math.prod(self.grid), cfg.fc_dim)
         self.fc7 = nn.Linear(cfg.fc_dim, cfg.fc_dim)
         self.fc8 = nn.Linear(cfg.fc_dim, cfg.num_classes)
         self.dropout = nn.Dropout(cfg.dropout)
 
     def _check(self, x: torch.Tensor) -> None:
-        check_video(x, channels=self.cfg.in_channels, min_frames=self.min_frames, model="C3D")
-        if min(x.shape[-2:]) < 16:
-            raise ValueError(f"C3D halves H and W four times: frames must be at least 16x16, got "
-                             f"{x.shape[-2]}x{x.shape[-1]} (shape {tuple(x.shape)})")
+        check_video(x, channels=self.cfg.in_channels, min_frames=self.min_frames, min_size=self.min_size,
+                    model="C3D")
 
     def forward_features(self, x: torch.Tensor, layer: str = "fc6") -> torch.Tensor:
         """Activations of ``layer``: ``"pool5"`` ``(B, C5, t, h, w)``, ``"fc6"`` or ``"fc7"`` ``(B, fc_dim)``.

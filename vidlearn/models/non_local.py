@@ -136,6 +136,8 @@ class ResNet3D(nn.Module):
         returns: ``(B, num_classes)`` logits.
     """
 
+    min_size = (1, 1)  # padded convs and a global pool: any frame size
+
     def __init__(self, cfg: ResNet3DConfig):
         super().__init__()
         flags = cfg.inflate_flags

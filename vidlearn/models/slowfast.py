@@ -51,7 +51,7 @@ import torch.nn as nn
 from einops import rearrange
 from torch.utils.flop_counter import FlopCounterMode
 
-from vidlearn.layers.checks import check_video
+from vidlearn.layers.checks import check_same_batch, check_video
 from vidlearn.registry import register_model
 
 StateDict = Union[str, Path, Mapping[str, torch.Tensor]]
@@ -203,6 +203,8 @@ class SlowFast(nn.Module):
         returns: ``(B, num_classes)`` logits.
     """
 
+    min_size = (1, 1)  # padded convs and a global pool: any frame size
+
     def __init__(self, cfg: SlowFastConfig):
         super().__init__()
         if cfg.pathways not in ("slowfast", "slow", "fast"):
@@ -250,6 +252,7 @@ class SlowFast(nn.Module):
         slow, fast = x
         check_video(slow, channels=cfg.in_channels, name="slow", model=name)
         check_video(fast, channels=cfg.in_channels, name="fast", model=name)
+        check_same_batch(name, slow=slow, fast=fast)
         if fast.shape[2] != cfg.alpha * slow.shape[2]:
             raise ValueError(f"{name} expects the fast input to have alpha={cfg.alpha} x the slow frames: "
                              f"slow T={slow.shape[2]} needs fast T={cfg.alpha * slow.shape[2]}, got "

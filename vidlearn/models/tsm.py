@@ -144,6 +144,8 @@ class TSM(nn.Module):
         returns: ``(B, num_classes)`` logits.
     """
 
+    min_size = (1, 1)  # padded convs and a global pool: any frame size
+
     def __init__(self, cfg: TSMConfig, backbone_weights: Optional[StateDict] = None):
         super().__init__()
         if cfg.direction not in DIRECTIONS or cfg.placement not in PLACEMENTS:
@@ -168,9 +170,8 @@ class TSM(nn.Module):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Per-frame pooled features ``(B, T, D)``."""
         self._check(x)
-        b = x.shape[0]
         frames = rearrange(x, "b c t h w -> (b t) c h w")  # (B*T, C, H, W)
-        return rearrange(self.backbone(frames), "(b t) d -> b t d", b=b)  # (B, T, D)
+        return rearrange(self.backbone(frames), "(b t) d -> b t d", t=x.shape[2])  # (B, T, D)
 
     def forward_frames(self, x: torch.Tensor) -> torch.Tensor:
         """Per-frame logits ``(B, T, num_classes)``."""

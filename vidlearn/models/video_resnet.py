@@ -132,6 +132,8 @@ class VideoResNet(nn.Module):
         returns: ``(B, num_classes)`` logits.
     """
 
+    min_size = (1, 1)  # padded convs and a global pool: any frame size
+
     def __init__(self, cfg: VideoResNetConfig):
         super().__init__()
         if cfg.depth not in DEPTHS:
