@@ -66,3 +66,26 @@ def test_check_video_rejects_empty_time_or_space():
     for shape in [(1, 3, 0, 8, 8), (1, 3, 2, 0, 8), (1, 3, 2, 8, 0)]:
         with pytest.raises(ValueError, match="at least"):
             check_video(torch.zeros(shape), channels=3, model="M")
+
+
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-3, ValueError), (2.5, TypeError), ("10", TypeError),
+                                        (True, TypeError)])
+def test_create_model_rejects_a_num_classes_that_is_not_a_positive_int(bad, error):
+    with pytest.raises(error, match=f"num_classes must be a positive int, got {bad!r}"):
+        vidlearn.create_model("c3d", num_classes=bad, tiny=True)
+
+
+def test_every_model_config_rejects_a_bad_num_classes_built_directly():
+    from dataclasses import fields, is_dataclass
+
+    import vidlearn.models as models_pkg
+    configs = {cls for mod in vars(models_pkg).values() if hasattr(mod, "__dict__")
+               for cls in vars(mod).values()
+               if isinstance(cls, type) and is_dataclass(cls) and "num_classes" in {f.name for f in fields(cls)}}
+    assert len(configs) >= 12
+    for cls in configs:
+        with pytest.raises(ValueError, match=f"{cls.__name__}.num_classes must be a positive int, got 0"):
+            cls(num_classes=0)
+        with pytest.raises(TypeError, match="must be a positive int"):
+            cls.tiny(num_classes="10")
+    assert vidlearn.create_model("c3d", num_classes=1, tiny=True).fc8.out_features == 1

@@ -111,7 +111,7 @@ def check_num_classes(num_classes, where: str = "num_classes") -> int:
     if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral):
         raise TypeError(f"{where} must be a positive int, got {num_classes!r} ({type(num_classes).__name__})")
     if num_classes < 1:
-        raise ValueError(f"{where} must be a positive int (at least 1 class), got {num_classes}")
+        raise ValueError(f"{where} must be a positive int, got {num_classes!r} (a classifier needs at least 1 class)")
     return num_classes
 
 

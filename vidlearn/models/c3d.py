@@ -33,7 +33,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from vidlearn.layers.checks import check_video, min_side
+from vidlearn.layers.checks import check_num_classes, check_video, min_side
 from vidlearn.registry import register_model
 
 
@@ -49,6 +49,9 @@ class C3DConfig:
     dropout: float = 0.5
     frames: int = 16
     size: int = 112  # 112x112 crops of 128x171 frames
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> C3DConfig:

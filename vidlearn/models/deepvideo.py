@@ -39,7 +39,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
 
-from vidlearn.layers.checks import check_video, min_side
+from vidlearn.layers.checks import check_num_classes, check_video, min_side
 from vidlearn.registry import register_model
 
 
@@ -58,6 +58,9 @@ class DeepVideoConfig:
     # slow fusion: (temporal kernel, temporal stride) of each conv layer; 10 frames -> 4 -> 2 -> 1
     slow_temporal: Tuple[Tuple[int, int], ...] = ((4, 2), (2, 2), (2, 2), (1, 1), (1, 1))
     multires_size: int = 178  # multires input: fovea = centre half, context = whole frame at half resolution
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> DeepVideoConfig:

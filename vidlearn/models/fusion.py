@@ -39,7 +39,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
 
-from vidlearn.layers.checks import check_video, min_side
+from vidlearn.layers.checks import check_num_classes, check_video, min_side
 from vidlearn.models.two_stream import unpack_pair
 from vidlearn.registry import register_model
 
@@ -63,6 +63,9 @@ class FusionConfig:
     fuse_at: str = "conv5"  # "conv1".."conv5"; "+fc8" also keeps the spatial tower, averaged at fc8
     temporal_fusion: str = "3d_conv_pool"  # one of TEMPORAL_FUSIONS
     temporal_branch: bool = True  # the final model: the temporal stream continues as a second branch
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> FusionConfig:

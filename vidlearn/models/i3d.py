@@ -39,7 +39,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from vidlearn.layers.checks import check_pair, check_video
+from vidlearn.layers.checks import check_num_classes, check_pair, check_video
 from vidlearn.layers.inflate import InflationReport, inflate_state_dict
 from vidlearn.registry import register_model
 
@@ -65,6 +65,9 @@ class I3DConfig:
     dropout: float = 0.5
     frames: int = 64  # the paper trains on 64-frame clips
     size: int = 224
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> I3DConfig:

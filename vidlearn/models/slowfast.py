@@ -51,7 +51,7 @@ import torch.nn as nn
 from einops import rearrange
 from torch.utils.flop_counter import FlopCounterMode
 
-from vidlearn.layers.checks import check_same_batch, check_video
+from vidlearn.layers.checks import check_num_classes, check_same_batch, check_video
 from vidlearn.registry import register_model
 
 StateDict = Union[str, Path, Mapping[str, torch.Tensor]]
@@ -78,6 +78,9 @@ class SlowFastConfig:
     lateral_ratio: int = 2  # the conv lateral outputs lateral_ratio * beta * C channels
     size: int = 224
     dropout: float = 0.5
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> SlowFastConfig:

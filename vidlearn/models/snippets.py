@@ -34,7 +34,7 @@ import torch
 import torch.nn as nn
 from einops import rearrange
 
-from vidlearn.layers.checks import check_video, min_side
+from vidlearn.layers.checks import check_num_classes, check_video, min_side
 from vidlearn.layers.cnn2d import WeightsLike, build_backbone
 from vidlearn.registry import register_model
 
@@ -59,6 +59,9 @@ class SnippetsConfig:
     lstm_layers: int = 5
     lstm_hidden: int = 512
     combine: str = "weighted"  # LSTM: how per-frame predictions become one (one of COMBINES)
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> SnippetsConfig:

@@ -46,7 +46,7 @@ from einops import rearrange
 
 from vidlearn.layers.attention import Attention, attend_in_groups, dense_weights
 from vidlearn.layers.attention_pattern import SCHEMES, resolve_scheme
-from vidlearn.layers.checks import check_video
+from vidlearn.layers.checks import check_num_classes, check_video
 from vidlearn.layers.patch_embed import Grid3, PatchEmbed
 from vidlearn.registry import register_model
 
@@ -73,6 +73,9 @@ class TimeSformerConfig:
     # ImageNet weights; with zeros, attention across frames is blind to their order until training moves
     # the embedding, so from scratch use about 0.5 (the TimeSformer chapter measures this)
     time_embed_std: float = 0.0
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> TimeSformerConfig:

@@ -42,7 +42,7 @@ import torchvision
 from einops import rearrange
 from torchvision.models.resnet import BasicBlock
 
-from vidlearn.layers.checks import check_video
+from vidlearn.layers.checks import check_num_classes, check_video
 from vidlearn.layers.temporal_shift import DIRECTIONS, PLACEMENTS, insert_temporal_shift, shift_layers
 from vidlearn.registry import register_model
 
@@ -62,6 +62,9 @@ class TSMConfig:
     placement: str = "residual"  # shift inside the residual branch, or "inplace" before the whole block
     shift: bool = True  # False: the same 2D network without shifts (the TSN-style baseline)
     dropout: float = 0.5
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> TSMConfig:

@@ -38,7 +38,7 @@ import torch
 import torch.nn as nn
 from einops import rearrange
 
-from vidlearn.layers.checks import check_video, min_side
+from vidlearn.layers.checks import check_num_classes, check_video, min_side
 from vidlearn.layers.cnn2d import WeightsLike, build_backbone
 from vidlearn.models.two_stream import unpack_pair
 from vidlearn.registry import register_model
@@ -56,6 +56,9 @@ class TSNConfig:
     dropout: Optional[float] = None  # before the classifier; None: the paper's 0.8 (RGB) / 0.7 (flow)
     partial_bn: bool = True  # freeze every BN (statistics and affine) but the first
     size: int = 224
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> TSNConfig:

@@ -35,7 +35,7 @@ import torch
 import torch.nn as nn
 from einops import rearrange
 
-from vidlearn.layers.checks import check_pair, check_video, min_side
+from vidlearn.layers.checks import check_num_classes, check_pair, check_video, min_side
 from vidlearn.registry import register_model
 
 
@@ -52,6 +52,9 @@ class TwoStreamConfig:
     size: int = 224
     subtract_mean_flow: bool = True  # Sec. 3.3: subtract each field's mean displacement (camera motion)
     fusion: str = "average"  # "average" of softmax scores, or "linear": a learned layer on the scores
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> TwoStreamConfig:

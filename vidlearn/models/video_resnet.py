@@ -40,7 +40,7 @@ from typing import Dict, Optional, Tuple, Union
 import torch
 import torch.nn as nn
 
-from vidlearn.layers.checks import check_video
+from vidlearn.layers.checks import check_num_classes, check_video
 from vidlearn.layers.conv_builders import ConvBuilder, conv_builder, midplanes
 from vidlearn.registry import register_model
 
@@ -62,6 +62,9 @@ class VideoResNetConfig:
     in_channels: int = 3
     frames: int = 16  # clip length (16 frames as in torchvision's Kinetics weights; 8 in the ablations)
     size: int = 112
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> VideoResNetConfig:
