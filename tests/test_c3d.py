@@ -83,7 +83,7 @@ def test_too_few_frames_or_tiny_frames_get_clear_errors():
     model = vidlearn.create_model("c3d", tiny=True)
     with pytest.raises(ValueError, match="at least T=8 frames"):
         model(torch.randn(1, 3, 4, 32, 32))
-    with pytest.raises(ValueError, match="at least 16x16"):
+    with pytest.raises(ValueError, match="at least H x W = 16 x 16"):
         model(torch.randn(1, 3, 8, 8, 8))
     with pytest.raises(ValueError, match="C=3 channels"):
         model(torch.randn(1, 8, 3, 32, 32))

@@ -378,3 +378,24 @@ def test_cache_errors_name_the_missing_file_and_bad_indices(tmp_path, video):
         cache.get_or_compute(video, [0])
     with pytest.raises(IndexError, match=r"\[100000\] out of range for .*clip.mp4, which has 250 frames"):
         cache.get_or_compute(video, [0, 100000])
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_float_clip_with_nan_or_inf_is_rejected_naming_where(bad):
+    clip = np.full((3, 2, 16, 16), 0.5, dtype=np.float32)
+    clip[1, 1, 3, 4] = bad
+    with pytest.raises(ValueError, match=r"1 NaN or inf value\(s\), the first at \(c, t, y, x\) = \(1, 1, 3, 4\)"):
+        compute_flow(clip)
+
+
+@pytest.mark.parametrize("size", [(10, 10), (11, 11), (12, 64), (13, 64), (1, 1)])
+def test_frames_too_small_for_dis_get_a_clear_error_with_the_nearest_size_it_takes(size):
+    # 12 x 64 and 13 x 64 crash the process inside OpenCV's DIS (a segfault), 10 x 10 is a bare cv2.error
+    h, w = size
+    frames = np.random.default_rng(0).integers(0, 255, (2, h, w, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match=f"method 'dis'.*got H x W = {h} x {w}, the nearest size it takes is") as err:
+        compute_flow(frames, "dis")
+    mh, mw = map(int, str(err.value).split("the nearest size it takes is ")[1].split(" (")[0].split(" x "))
+    flow = compute_flow(np.zeros((2, mh, mw, 3), dtype=np.uint8), "dis")  # the size named works
+    assert flow.shape == (2, 1, mh, mw)
+    assert compute_flow(frames, "farneback").shape == (2, 1, h, w)  # the method the message suggests

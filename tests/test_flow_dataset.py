@@ -55,3 +55,18 @@ def test_feeds_the_two_stream_model(clips):
     model = create_model("two_stream", tiny=True, num_classes=4).eval()
     (rgb, flow), _ = ds[0]
     assert model((rgb[None], flow[None])).shape == (1, 4)
+
+
+def test_clips_of_different_sizes_are_reported_with_the_item_index_before_their_flow(monkeypatch):
+    import vidlearn.flow.dataset as dataset_module
+
+    a = SyntheticActions("motion", num_samples=3, frames=8, size=32, classes=2, seed=0)
+    b = SyntheticActions("motion", num_samples=3, frames=8, size=24, classes=2, seed=0)
+    mixed = torch.utils.data.ConcatDataset([a, b])
+    computed = []
+    real = dataset_module.compute_flow
+    monkeypatch.setattr(dataset_module, "compute_flow", lambda clip, *a, **k: computed.append(1) or real(clip, *a, **k))
+    with pytest.raises(ValueError, match=r"item 3: clip of shape \(C, T, H, W\) = \(3, 8, 24, 24\), but item 0 is "
+                                         r"\(3, 8, 32, 32\)"):
+        FlowPairs(mixed, flow_frames=2)
+    assert len(computed) == 3  # stopped at the first odd item, not after computing every flow

@@ -97,7 +97,7 @@ def test_two_stream_averages_the_streams_logits():
 def test_two_stream_bad_input_gets_clear_errors():
     model = vidlearn.create_model("i3d_two_stream", tiny=True)
     rgb, flow = model.example_input(batch_size=1)
-    with pytest.raises(ValueError, match=r"expects \(rgb, flow\)"):
+    with pytest.raises(ValueError, match=r"expects one tuple \(rgb, flow\)"):
         model(rgb)
     with pytest.raises(ValueError, match="flow with C=2 channels"):
         model((rgb, rgb))

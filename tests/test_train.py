@@ -204,3 +204,55 @@ def test_fit_compile_flag_traces_the_model():
     _, h_plain = _fit_conv()
     torch.testing.assert_close(torch.tensor(h_compiled.train_loss), torch.tensor(h_plain.train_loss), rtol=1e-4,
                                atol=1e-5)
+
+
+def _labelled(labels):
+    y = torch.tensor(labels)
+    return TensorDataset(torch.rand(len(labels), 3, 4, 8, 8), y)
+
+
+def test_fit_names_an_out_of_range_label_its_class_count_and_dataset_index():
+    labels = [0, 1] * 10
+    labels[13] = 7
+    with pytest.raises(ValueError, match=r"label 7 \(dataset index 13\) is out of range for a model with 2 classes"):
+        fit(TinyNet(), _labelled(labels), epochs=1, batch_size=4, verbose=False, progress=False)
+    labels[13] = -1
+    with pytest.raises(ValueError, match=r"label -1 \(dataset index 13\) is out of range"):
+        fit(TinyNet(), _labelled(labels), epochs=1, batch_size=4, verbose=False, progress=False)
+
+
+def test_fit_and_evaluate_reject_non_integer_labels():
+    data = TensorDataset(torch.rand(8, 3, 4, 8, 8), torch.tensor([0.0, 1.0] * 4))
+    with pytest.raises(TypeError, match="labels must be integer class indices.*got dtype torch.float32"):
+        fit(TinyNet(), data, epochs=1, batch_size=4, verbose=False, progress=False)
+    with pytest.raises(TypeError, match="labels must be integer class indices"):
+        evaluate(TinyNet(), data)
+
+
+def test_evaluate_and_a_users_dataloader_name_the_bad_label():
+    labels = [0, 1] * 4
+    labels[5] = 2
+    with pytest.raises(ValueError, match=r"evaluate: label 2 \(dataset index 5\)"):
+        evaluate(TinyNet(), _labelled(labels), batch_size=4)
+    loader = torch.utils.data.DataLoader(_labelled(labels), batch_size=4)  # indices unknown: the position
+    with pytest.raises(ValueError, match=r"label 2 \(position 1 of the batch at step 1\)"):
+        fit(TinyNet(), loader, epochs=1, verbose=False, progress=False)
+
+
+class BNNet(nn.Module):
+    """BatchNorm on a 1 x 1 x 1 map: cannot train on a batch of one clip."""
+
+    def __init__(self):
+        super().__init__()
+        self.bn = nn.BatchNorm3d(3)
+        self.fc = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.fc(self.bn(x.mean(dim=(2, 3, 4), keepdim=True)).flatten(1))
+
+
+def test_fit_skips_a_last_training_batch_of_one_clip_for_a_batchnorm_model():
+    hist = fit(BNNet(), _data(n=9), epochs=2, batch_size=4, verbose=False, progress=False)  # 4 + 4 + 1
+    assert hist.steps == [2, 4]
+    hist = fit(TinyNet(), _data(n=9), epochs=1, batch_size=4, verbose=False, progress=False)  # no BN: kept
+    assert hist.steps == [3]

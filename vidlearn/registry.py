@@ -13,6 +13,8 @@ from typing import Callable, Dict, List
 
 import torch.nn as nn
 
+from vidlearn.layers.checks import check_num_classes
+
 _MODELS: Dict[str, Callable[..., nn.Module]] = {}
 
 
@@ -43,9 +45,13 @@ def create_model(name: str, num_classes: int | None = None, tiny: bool = False, 
 
     Args:
         name: a name from :func:`list_models`, e.g. ``"single_frame"`` or ``"r2plus1d_18"``.
-        num_classes: size of the classifier; the paper's dataset when omitted.
+        num_classes: size of the classifier, a positive int; the paper's dataset when omitted.
         tiny: the same structure at a width/depth that trains in minutes on a CPU.
         **overrides: fields of the model's config (see each model file), e.g. ``dropout=0.2``.
+
+    Raises:
+        UnknownModelError: ``name`` is not registered (the message lists close matches).
+        TypeError, ValueError: ``num_classes`` is not a positive int (``0``, ``-3``, ``2.5``, ``'10'``, ``True``).
     """
     _import_models()
     if name not in _MODELS:
@@ -55,7 +61,7 @@ def create_model(name: str, num_classes: int | None = None, tiny: bool = False, 
             f"unknown model {name!r}.{hint} Registered models: {', '.join(sorted(_MODELS))}"
         )
     if num_classes is not None:
-        overrides["num_classes"] = num_classes
+        overrides["num_classes"] = check_num_classes(num_classes, f"create_model({name!r}): num_classes")
     return _MODELS[name](tiny=tiny, **overrides)
 
 

@@ -22,6 +22,7 @@ on Colab's OpenCV wheels in the package's pyproject.toml). The flow chapter uses
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Callable, Dict, Iterable
 
@@ -90,6 +91,13 @@ def to_gray(frames: np.ndarray | torch.Tensor) -> np.ndarray:
                 "expected a float clip of shape (C, T, H, W) with C = 3 (RGB) or 1 and values in [0, 1], "
                 f"got shape {shape}; uint8 frames use the (T, H, W, 3) layout"
             )
+        finite = np.isfinite(frames)
+        if not finite.all():
+            bad = np.argwhere(~finite)[0]
+            raise ValueError(
+                f"expected a float clip with finite values in [0, 1], got {int((~finite).sum())} NaN or inf "
+                f"value(s), the first at (c, t, y, x) = {tuple(int(i) for i in bad)} (shape {shape})"
+            )
         lo, hi = float(frames.min()), float(frames.max())
         if lo < -1e-3 or hi > 1 + 1e-3:
             raise ValueError(
@@ -119,6 +127,42 @@ def _snake(camel: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in camel).lstrip("_")
 
 
+def _dis_fits(h: int, w: int, patch: int, finest: int) -> bool:
+    """Whether OpenCV's DIS can take ``h x w`` frames: its pyramid, chosen as ``DISOpticalFlowImpl::calc``
+    chooses it (OpenCV 4.x/5.x), keeps at least one patch at the coarsest level. Below that OpenCV
+    raises "either width or height >= 12" or, for wide and low frames, crashes the process."""
+    if h < 1 or w < 1:
+        return False
+    coarsest = min(int(math.log2(max(h, w) / (4 * patch)) + 0.5), int(math.log2(min(h, w) / patch)))
+    if coarsest < 0:
+        return False
+    if coarsest < finest:  # OpenCV re-selects the patch and the scales from the width alone
+        patch = 12 if finest in (3, 4) else 8
+        coarsest = max(0, math.floor(math.log2(2 * w / (5 * patch))))
+    return min(h, w) / 2 ** coarsest >= patch
+
+
+def dis_min_size(h: int, w: int, patch: int = 8, finest: int = 1) -> tuple:
+    """The smallest frame ``(H', W')`` with ``H' >= h``, ``W' >= w`` (one side grown) that DIS takes."""
+    for extra in range(0, 4 * max(h, w, 12) + 1):
+        for hh, ww in ((h + extra, w), (h, w + extra), (h + extra, w + extra)):
+            if _dis_fits(hh, ww, patch, finest):
+                return hh, ww
+    raise AssertionError("unreachable: square frames of 4x the patch always fit")
+
+
+def check_dis_size(shape: tuple, patch: int = 8, finest: int = 1, preset: str = "medium") -> None:
+    """Raise a clear ``ValueError`` for frames DIS cannot take (instead of a ``cv2.error`` or a crash)."""
+    h, w = int(shape[-2]), int(shape[-1])
+    if not _dis_fits(h, w, patch, finest):
+        mh, mw = dis_min_size(h, w, patch, finest)
+        raise ValueError(
+            f"method 'dis' (preset {preset!r}, patch size {patch}) needs larger frames: got H x W = {h} x {w}, "
+            f"the nearest size it takes is {mh} x {mw} (never under 12 x 12; low, wide frames need more "
+            "height); resize the clip or use method='farneback', which takes any size"
+        )
+
+
 def _make_estimator(method: str, options: Dict[str, Any]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """A function ``(prev, next) -> (H, W, 2) float32`` for one method, built once per clip."""
     if method == "dis":
@@ -129,7 +173,12 @@ def _make_estimator(method: str, options: Dict[str, Any]) -> Callable[[np.ndarra
             raise ValueError(f"unknown DIS preset {preset!r}; valid presets: {', '.join(DIS_PRESETS)}")
         dis = cv2.DISOpticalFlow_create(getattr(cv2, f"DISOPTICAL_FLOW_PRESET_{preset.upper()}"))
         _apply_options(dis, method, options)
-        return lambda prev, nxt: dis.calc(prev, nxt, None)
+
+        def calc(prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
+            check_dis_size(prev.shape, dis.getPatchSize(), dis.getFinestScale(), preset)
+            return dis.calc(prev, nxt, None)
+
+        return calc
     if method == "farneback":
         cv2 = _import_cv2()
         unknown = sorted(set(options) - set(FARNEBACK_DEFAULTS))
@@ -167,7 +216,8 @@ def compute_flow(frames: np.ndarray | torch.Tensor, method: str = "dis", **optio
         ``t+1``; channel 0 is horizontal (positive to the right), channel 1 vertical (positive down).
 
     Raises:
-        ValueError: unknown method or option, fewer than 2 frames, wrong rank or channel count.
+        ValueError: unknown method or option, fewer than 2 frames, wrong rank or channel count, NaN or inf
+            in a float clip, or frames too small for ``"dis"`` (the message says the nearest size it takes).
         ImportError: OpenCV (or, for ``"tvl1"``, its contrib module) is not installed; says what to install.
 
     Shape: ``(T, H, W, 3)`` / ``(T, H, W)`` / ``(C, T, H, W)`` -> ``(2, T-1, H, W)``.

@@ -56,7 +56,8 @@ class FlowPairs(Dataset):
     """RGB frames and stacked optical flow of every clip of ``dataset``, flow computed once up front.
 
     Args:
-        dataset: items ``(clip, label)`` with ``clip`` float ``(C, T, H, W)`` in [0, 1] (no normalisation yet).
+        dataset: items ``(clip, label)`` with ``clip`` float ``(C, T, H, W)`` in [0, 1] (no normalisation yet),
+            every clip of the same ``C``, ``H`` and ``W`` (checked item by item, before its flow is computed).
         flow_frames: ``L``, flow fields per position.
         snippets: ``K`` positions per item (1 for Two-Stream).
         spread: positions spread over the clip as TSN segments (True) or contiguous (False).
@@ -85,6 +86,13 @@ class FlowPairs(Dataset):
             clip = torch.as_tensor(clip)
             if clip.dim() != 4:
                 raise ValueError(f"item {i}: expected a clip (C, T, H, W), got shape {tuple(clip.shape)}")
+            if i == 0:
+                first = tuple(clip.shape)
+            elif (clip.shape[0], *clip.shape[2:]) != (first[0], *first[2:]):  # before any more flow is computed
+                raise ValueError(
+                    f"item {i}: clip of shape (C, T, H, W) = {tuple(clip.shape)}, but item 0 is {first}; FlowPairs "
+                    "stacks every clip, so all need the same channels and frame size H x W (resize them first)"
+                )
             flow = compute_flow(clip.clamp(0, 1).numpy(), method, **flow_options)  # (2, T-1, H, W)
             starts = snippet_starts(flow.shape[1], snippets, flow_frames, spread)
             fields = np.concatenate([flow[:, s:s + flow_frames] for s in starts], axis=1)  # (2, K*L, H, W)

@@ -169,6 +169,8 @@ def attend_in_groups(
         grouped weights ``(B*G, heads, L, L)`` (``L`` counts the class token first when given), else None.
     """
     b = x.shape[0]
+    if b == 0:  # an empty batch: nothing to attend to, the outputs are as empty
+        return x, cls, None
     groups, real = to_groups(x, step, grid)  # (B*G, L, D), (G, L) or None
     g = groups.shape[0] // b
     keys = real if real is not None else torch.ones(g, groups.shape[1], dtype=torch.bool, device=x.device)

@@ -46,4 +46,4 @@ class PatchEmbed(nn.Module):
         frames = rearrange(x, "b c t h w -> (b t) c h w")  # (B*T, C, H, W)
         patches = self.proj(frames)  # (B*T, D, H/P, W/P)
         grid = (t, h // p, w // p)
-        return rearrange(patches, "(b t) d h w -> b (t h w) d", b=b), grid  # (B, T*H'*W', D)
+        return rearrange(patches, "(b t) d h w -> b (t h w) d", t=t), grid  # (B, T*H'*W', D); B may be 0

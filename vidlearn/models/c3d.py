@@ -33,7 +33,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from vidlearn.layers.checks import check_video
+from vidlearn.layers.checks import check_num_classes, check_video, min_side
 from vidlearn.registry import register_model
 
 
@@ -49,6 +49,9 @@ class C3DConfig:
     dropout: float = 0.5
     frames: int = 16
     size: int = 112  # 112x112 crops of 128x171 frames
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> C3DConfig:
@@ -93,16 +96,15 @@ class C3D(nn.Module):
         self.grid = _pool5_grid(cfg)
         self.pool5_grid = nn.AdaptiveMaxPool3d(self.grid)  # identity at the configured size
         self.min_frames = math.prod(cfg.time_pools)
+        self.min_size = (min_side(self.features),) * 2  # four 2x2 pools: 16 x 16
         self.fc6 = nn.Linear(c5 * math.prod(self.grid), cfg.fc_dim)
         self.fc7 = nn.Linear(cfg.fc_dim, cfg.fc_dim)
         self.fc8 = nn.Linear(cfg.fc_dim, cfg.num_classes)
         self.dropout = nn.Dropout(cfg.dropout)
 
     def _check(self, x: torch.Tensor) -> None:
-        check_video(x, channels=self.cfg.in_channels, min_frames=self.min_frames, model="C3D")
-        if min(x.shape[-2:]) < 16:
-            raise ValueError(f"C3D halves H and W four times: frames must be at least 16x16, got "
-                             f"{x.shape[-2]}x{x.shape[-1]} (shape {tuple(x.shape)})")
+        check_video(x, channels=self.cfg.in_channels, min_frames=self.min_frames, min_size=self.min_size,
+                    model="C3D")
 
     def forward_features(self, x: torch.Tensor, layer: str = "fc6") -> torch.Tensor:
         """Activations of ``layer``: ``"pool5"`` ``(B, C5, t, h, w)``, ``"fc6"`` or ``"fc7"`` ``(B, fc_dim)``.

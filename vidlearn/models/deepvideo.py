@@ -39,7 +39,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
 
-from vidlearn.layers.checks import check_video
+from vidlearn.layers.checks import check_num_classes, check_video, min_side
 from vidlearn.registry import register_model
 
 
@@ -58,6 +58,9 @@ class DeepVideoConfig:
     # slow fusion: (temporal kernel, temporal stride) of each conv layer; 10 frames -> 4 -> 2 -> 1
     slow_temporal: Tuple[Tuple[int, int], ...] = ((4, 2), (2, 2), (2, 2), (1, 1), (1, 1))
     multires_size: int = 178  # multires input: fovea = centre half, context = whole frame at half resolution
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> DeepVideoConfig:
@@ -148,14 +151,14 @@ class SingleFrame(nn.Module):
         self.temporal_input = (cfg.frames, 1)  # (frames into the towers, their spacing in frames)
         self.tower = Tower2D(cfg.in_channels, cfg.convs)
         self.head = _head(self.tower.out_dim, cfg)
+        self.min_size = (min_side(self.tower),) * 2  # smallest H x W the tower takes
 
     def forward_frames(self, x: torch.Tensor) -> torch.Tensor:
         """Per-frame logits ``(B, T, num_classes)``."""
-        check_video(x, channels=self.cfg.in_channels, model=type(self).__name__)
-        b = x.shape[0]
+        check_video(x, channels=self.cfg.in_channels, min_size=self.min_size, model=type(self).__name__)
         frames = rearrange(x, "b c t h w -> (b t) c h w")  # (B*T, C, H, W)
         logits = self.head(self.tower(frames))  # (B*T, K)
-        return rearrange(logits, "(b t) k -> b t k", b=b)  # (B, T, K)
+        return rearrange(logits, "(b t) k -> b t k", t=x.shape[2])  # (B, T, K); t, not b: B may be 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_frames(x).mean(dim=1)  # (B, K)
@@ -201,13 +204,16 @@ class FusionNet(nn.Module):
         self.frames_out = t
         self.tower = Tower3D(cfg.in_channels, cfg.convs, temporal[variant])
         self.head = _head(self.tower.channels * 4 * t, cfg)
+        self.min_size = (min_side(self.tower),) * 2  # smallest H x W the tower takes
 
     def _check(self, x: torch.Tensor) -> None:
         name = f"{type(self).__name__}({self.variant})"
         if self.variant == "late":
-            check_video(x, channels=self.cfg.in_channels, min_frames=self.cfg.late_gap + 1, model=name)
+            check_video(x, channels=self.cfg.in_channels, min_frames=self.cfg.late_gap + 1,
+                        min_size=self.min_size, model=name)
         else:
-            check_video(x, channels=self.cfg.in_channels, frames=self.cfg.frames, model=name)
+            check_video(x, channels=self.cfg.in_channels, frames=self.cfg.frames, min_size=self.min_size,
+                        model=name)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Tower features with the remaining time flattened in: ``(B, D * T' * 4)``."""
@@ -247,10 +253,11 @@ class MultiRes(nn.Module):
         self.fovea = Tower2D(cfg.in_channels, cfg.convs)
         self.context = Tower2D(cfg.in_channels, cfg.convs)
         self.head = _head(self.fovea.out_dim + self.context.out_dim, cfg)
+        self.min_size = (2 * min_side(self.fovea),) * 2  # each stream sees H/2 x W/2
 
     def streams(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """The two streams' inputs ``(B*T, C, H/2, W/2)`` each: (fovea, context)."""
-        check_video(x, channels=self.cfg.in_channels, model=type(self).__name__)
+        check_video(x, channels=self.cfg.in_channels, min_size=self.min_size, model=type(self).__name__)
         frames = rearrange(x, "b c t h w -> (b t) c h w")  # (B*T, C, H, W)
         h, w = frames.shape[-2:]
         top, left = (h - h // 2) // 2, (w - w // 2) // 2
@@ -262,7 +269,7 @@ class MultiRes(nn.Module):
         """Per-frame logits ``(B, T, num_classes)``."""
         fovea, context = self.streams(x)
         feats = torch.cat([self.fovea(fovea), self.context(context)], dim=1)  # (B*T, 2D)
-        return rearrange(self.head(feats), "(b t) k -> b t k", b=x.shape[0])  # (B, T, K)
+        return rearrange(self.head(feats), "(b t) k -> b t k", t=x.shape[2])  # (B, T, K)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_frames(x).mean(dim=1)  # (B, K)

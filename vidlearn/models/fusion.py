@@ -39,7 +39,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
 
-from vidlearn.layers.checks import check_video
+from vidlearn.layers.checks import check_num_classes, check_video, min_side
 from vidlearn.models.two_stream import unpack_pair
 from vidlearn.registry import register_model
 
@@ -63,6 +63,9 @@ class FusionConfig:
     fuse_at: str = "conv5"  # "conv1".."conv5"; "+fc8" also keeps the spatial tower, averaged at fc8
     temporal_fusion: str = "3d_conv_pool"  # one of TEMPORAL_FUSIONS
     temporal_branch: bool = True  # the final model: the temporal stream continues as a second branch
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> FusionConfig:
@@ -207,12 +210,18 @@ class FusionTwoStream(nn.Module):
         if plus_fc8:
             self.spatial_rest = vgg_stages(3, cfg.stages, first=k + 1)
             self.spatial_head = TemporalHead(top, top, cfg, pool_only)
+        # the smallest H x W every branch's pools leave at least one pixel of (32 for VGG's 5 pools)
+        branches = [(self.spatial, self.fused_stages, self.head), (self.temporal, self.temporal_rest,
+                    self.temporal_head), (self.spatial, self.spatial_rest, self.spatial_head)]
+        side = max(min_side(*[m for m in b if m is not None]) for b in branches)
+        self.min_size = (side, side)
 
     def _inputs(self, inputs: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
         rgb, flow = unpack_pair(inputs, "FusionTwoStream")
         t, n = self.cfg.frames, self.cfg.flow_frames
-        check_video(rgb, channels=3, frames=t, name="rgb", model="FusionTwoStream")
-        check_video(flow, channels=2, frames=t * n, name=f"flow (T*L = {t}*{n} fields)", model="FusionTwoStream")
+        check_video(rgb, channels=3, frames=t, min_size=self.min_size, name="rgb", model="FusionTwoStream")
+        check_video(flow, channels=2, frames=t * n, min_size=self.min_size, name=f"flow (T*L = {t}*{n} fields)",
+                    model="FusionTwoStream")
         if rgb.shape[-2:] != flow.shape[-2:] or rgb.shape[0] != flow.shape[0]:
             raise ValueError(f"FusionTwoStream needs rgb and flow of the same batch and frame size, got "
                              f"{tuple(rgb.shape)} and {tuple(flow.shape)}")

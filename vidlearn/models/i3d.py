@@ -39,7 +39,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from vidlearn.layers.checks import check_video
+from vidlearn.layers.checks import check_num_classes, check_pair, check_video
 from vidlearn.layers.inflate import InflationReport, inflate_state_dict
 from vidlearn.registry import register_model
 from vidlearn.weights import load_weights
@@ -67,9 +67,13 @@ class I3DConfig:
     frames: int = 64  # the paper trains on 64-frame clips
     size: int = 224
 
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
+
     @classmethod
     def tiny(cls, **overrides) -> I3DConfig:
-        return replace(cls(num_classes=10, width_mult=0.125, dropout=0.2, frames=8, size=32), **overrides)
+        # 16 frames: the 8x temporal stride leaves 2 steps, so BatchNorm trains on a batch of one clip
+        return replace(cls(num_classes=10, width_mult=0.125, dropout=0.2, frames=16, size=32), **overrides)
 
 
 class Unit3D(nn.Module):
@@ -112,6 +116,8 @@ class I3D(nn.Module):
         the network downsamples T by 8 and H, W by 32, so use ``T >= 8``, ``H, W >= 32`` for real work.
         returns: ``(B, num_classes)`` logits.
     """
+
+    min_size = (1, 1)  # padding keeps every layer defined down to 1 x 1
 
     def __init__(self, cfg: I3DConfig):
         super().__init__()
@@ -177,6 +183,8 @@ class I3DTwoStream(nn.Module):
         (``forward_streams`` returns both).
     """
 
+    min_size = I3D.min_size
+
     def __init__(self, cfg: I3DConfig):
         super().__init__()
         self.cfg = cfg
@@ -185,11 +193,7 @@ class I3DTwoStream(nn.Module):
 
     def forward_streams(self, x: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
         """Logits of each stream: ``((B, K), (B, K))``."""
-        if not isinstance(x, (list, tuple)) or len(x) != 2:
-            got = f"{type(x).__name__} of length {len(x)}" if isinstance(x, (list, tuple)) else type(x).__name__
-            raise ValueError(f"I3DTwoStream expects (rgb, flow): rgb (B, 3, T, H, W) and flow (B, 2, T, H, W), "
-                             f"got {got}")
-        rgb, flow = x
+        rgb, flow = check_pair(x, "I3DTwoStream")
         check_video(rgb, channels=3, name="rgb", model="I3DTwoStream")
         check_video(flow, channels=2, name="flow", model="I3DTwoStream")
         return self.rgb(rgb), self.flow(flow)

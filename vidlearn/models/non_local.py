@@ -36,7 +36,7 @@ from typing import List, Mapping, Optional, Tuple
 import torch
 import torch.nn as nn
 
-from vidlearn.layers.checks import check_video
+from vidlearn.layers.checks import check_num_classes, check_video
 from vidlearn.layers.inflate import InflationReport, inflate_state_dict
 from vidlearn.layers.non_local import NonLocal
 from vidlearn.registry import register_model
@@ -72,6 +72,9 @@ class ResNet3DConfig:
     def inflate_flags(self) -> Tuple[Tuple[int, ...], ...]:
         """``inflate`` with ``None`` spelled out: one 0/1 per residual block of every stage."""
         return self.inflate if self.inflate is not None else tuple((0,) * n for n in self.layers)
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> ResNet3DConfig:
@@ -135,6 +138,8 @@ class ResNet3D(nn.Module):
         x: ``(B, in_channels, T, H, W)`` float (any T >= 1; the paper uses 32 frames of 224x224).
         returns: ``(B, num_classes)`` logits.
     """
+
+    min_size = (1, 1)  # padded convs and a global pool: any frame size
 
     def __init__(self, cfg: ResNet3DConfig):
         super().__init__()

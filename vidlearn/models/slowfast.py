@@ -51,7 +51,7 @@ import torch.nn as nn
 from einops import rearrange
 from torch.utils.flop_counter import FlopCounterMode
 
-from vidlearn.layers.checks import check_video
+from vidlearn.layers.checks import check_num_classes, check_same_batch, check_video
 from vidlearn.registry import register_model
 from vidlearn.weights import load_weights
 
@@ -79,6 +79,9 @@ class SlowFastConfig:
     lateral_ratio: int = 2  # the conv lateral outputs lateral_ratio * beta * C channels
     size: int = 224
     dropout: float = 0.5
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> SlowFastConfig:
@@ -204,6 +207,8 @@ class SlowFast(nn.Module):
         returns: ``(B, num_classes)`` logits.
     """
 
+    min_size = (1, 1)  # padded convs and a global pool: any frame size
+
     def __init__(self, cfg: SlowFastConfig):
         super().__init__()
         if cfg.pathways not in ("slowfast", "slow", "fast"):
@@ -251,6 +256,7 @@ class SlowFast(nn.Module):
         slow, fast = x
         check_video(slow, channels=cfg.in_channels, name="slow", model=name)
         check_video(fast, channels=cfg.in_channels, name="fast", model=name)
+        check_same_batch(name, slow=slow, fast=fast)
         if fast.shape[2] != cfg.alpha * slow.shape[2]:
             raise ValueError(f"{name} expects the fast input to have alpha={cfg.alpha} x the slow frames: "
                              f"slow T={slow.shape[2]} needs fast T={cfg.alpha * slow.shape[2]}, got "

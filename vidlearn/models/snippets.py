@@ -34,7 +34,7 @@ import torch
 import torch.nn as nn
 from einops import rearrange
 
-from vidlearn.layers.checks import check_video
+from vidlearn.layers.checks import check_num_classes, check_video, min_side
 from vidlearn.layers.cnn2d import WeightsLike, build_backbone
 from vidlearn.registry import register_model
 
@@ -59,6 +59,9 @@ class SnippetsConfig:
     lstm_layers: int = 5
     lstm_hidden: int = 512
     combine: str = "weighted"  # LSTM: how per-frame predictions become one (one of COMBINES)
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> SnippetsConfig:
@@ -92,6 +95,7 @@ class FeaturePooling(nn.Module):
             raise ValueError(f"unknown pooling {cfg.pooling!r}; expected one of {', '.join(POOLINGS)}")
         self.cfg = cfg
         self.backbone = build_backbone(cfg.backbone, cfg.in_channels, cfg.widths, weights)
+        self.min_size = (min_side(self.backbone),) * 2  # smallest H x W the 2D CNN takes (GoogLeNet: 15)
         d, f = self.backbone.out_dim, cfg.fc_dim
         if cfg.pooling == "time_conv":
             w = cfg.window
@@ -109,15 +113,16 @@ class FeaturePooling(nn.Module):
     def _check(self, x: torch.Tensor) -> None:
         name, c, p = f"FeaturePooling({self.cfg.pooling})", self.cfg.in_channels, self.cfg.pooling
         if p == "local":
-            check_video(x, channels=c, frames=self.cfg.frames, model=name)
+            check_video(x, channels=c, frames=self.cfg.frames, min_size=self.min_size, model=name)
         else:
-            check_video(x, channels=c, min_frames=self.cfg.window if p in ("slow", "time_conv") else 1, model=name)
+            check_video(x, channels=c, min_frames=self.cfg.window if p in ("slow", "time_conv") else 1,
+                        min_size=self.min_size, model=name)
 
     def conv_maps(self, x: torch.Tensor) -> torch.Tensor:
         """The 2D CNN's last conv maps of every frame: ``(B, C, T, H, W) -> (B, T, D, h, w)``."""
         self._check(x)
         maps = self.backbone.forward_map(rearrange(x, "b c t h w -> (b t) c h w"))  # (B*T, D, h, w)
-        return rearrange(maps, "(b t) d h w -> b t d h w", b=x.shape[0])  # (B, T, D, h, w)
+        return rearrange(maps, "(b t) d h w -> b t d h w", t=x.shape[2])  # (B, T, D, h, w)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """The classifier's input: ``(B, fc_dim)`` (``local``: ``(B, windows * fc_dim)``)."""
@@ -165,15 +170,16 @@ class LSTMSnippets(nn.Module):
             raise ValueError(f"unknown combine {cfg.combine!r}; expected one of {', '.join(COMBINES)}")
         self.cfg = cfg
         self.backbone = build_backbone(cfg.backbone, cfg.in_channels, cfg.widths, weights)
+        self.min_size = (min_side(self.backbone),) * 2  # smallest H x W the 2D CNN takes (GoogLeNet: 15)
         self.dropout = nn.Dropout(cfg.dropout)
         self.lstm = nn.LSTM(self.backbone.out_dim, cfg.lstm_hidden, cfg.lstm_layers, batch_first=True)
         self.classifier = nn.Linear(cfg.lstm_hidden, cfg.num_classes)
 
     def forward_frames(self, x: torch.Tensor) -> torch.Tensor:
         """Per-frame logits ``(B, T, num_classes)``: frame t's prediction has seen frames 1..t."""
-        check_video(x, channels=self.cfg.in_channels, model="LSTMSnippets")
+        check_video(x, channels=self.cfg.in_channels, min_size=self.min_size, model="LSTMSnippets")
         feats = self.backbone(rearrange(x, "b c t h w -> (b t) c h w"))  # (B*T, D)
-        feats = rearrange(self.dropout(feats), "(b t) d -> b t d", b=x.shape[0])  # (B, T, D)
+        feats = rearrange(self.dropout(feats), "(b t) d -> b t d", t=x.shape[2])  # (B, T, D)
         hidden, _ = self.lstm(feats)  # (B, T, hidden)
         return self.classifier(self.dropout(hidden))  # (B, T, K)
 

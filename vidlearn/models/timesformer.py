@@ -46,7 +46,7 @@ from einops import rearrange
 
 from vidlearn.layers.attention import Attention, attend_in_groups, dense_weights
 from vidlearn.layers.attention_pattern import SCHEMES, resolve_scheme
-from vidlearn.layers.checks import check_video
+from vidlearn.layers.checks import check_num_classes, check_video
 from vidlearn.layers.patch_embed import Grid3, PatchEmbed
 from vidlearn.registry import register_model
 
@@ -73,6 +73,9 @@ class TimeSformerConfig:
     # ImageNet weights; with zeros, attention across frames is blind to their order until training moves
     # the embedding, so from scratch use about 0.5 (the TimeSformer chapter measures this)
     time_embed_std: float = 0.0
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> TimeSformerConfig:
@@ -197,7 +200,7 @@ class TimeSformer(nn.Module):
         ``(T', H', W')``; ``B' = B, T' = T``, except for ``space``, where every frame is its own image:
         ``B' = B*T, T' = 1``.
         """
-        check_video(x, channels=self.cfg.in_chans, min_frames=1, model=self.name)
+        check_video(x, channels=self.cfg.in_chans, min_frames=1, min_size=self.min_size, model=self.name)
         t = x.shape[2]
         if self.time_embed is not None and t > self.cfg.num_frames:
             raise ValueError(
@@ -222,6 +225,11 @@ class TimeSformer(nn.Module):
         x = rearrange(x + time[:, :, None], "b t n d -> b (t n) d")  # (B, T*H'*W', D)
         return self.pos_drop(x), self.pos_drop(cls.expand(x.shape[0], -1, -1)), (t, h, w)
 
+    @property
+    def min_size(self) -> Tuple[int, int]:
+        """The smallest H x W: one patch (and H, W multiples of ``patch_size``)."""
+        return (self.cfg.patch_size, self.cfg.patch_size)
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """The normalised class token, ``(B, C, T, H, W) -> (B, D)`` (for ``space``: the mean over frames)."""
         clip = x
@@ -229,7 +237,8 @@ class TimeSformer(nn.Module):
         for block in self.blocks:
             x, cls, _ = block(x, cls, grid)
         feats = self.norm(cls[:, 0])  # (B', D)
-        return feats.view(clip.shape[0], -1, feats.shape[-1]).mean(1)  # (B, D): space-only averages frames
+        t = clip.shape[2] if self.time_embed is None else 1  # space-only: B' = B*T
+        return feats.view(clip.shape[0], t, feats.shape[-1]).mean(1)  # (B, D): space-only averages frames
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         return self.head(features)  # (B, num_classes)

@@ -42,7 +42,7 @@ import torchvision
 from einops import rearrange
 from torchvision.models.resnet import BasicBlock
 
-from vidlearn.layers.checks import check_video
+from vidlearn.layers.checks import check_num_classes, check_video
 from vidlearn.layers.temporal_shift import DIRECTIONS, PLACEMENTS, insert_temporal_shift, shift_layers
 from vidlearn.registry import register_model
 from vidlearn.weights import load_weights, read_state_dict
@@ -63,6 +63,9 @@ class TSMConfig:
     placement: str = "residual"  # shift inside the residual branch, or "inplace" before the whole block
     shift: bool = True  # False: the same 2D network without shifts (the TSN-style baseline)
     dropout: float = 0.5
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> TSMConfig:
@@ -140,6 +143,8 @@ class TSM(nn.Module):
         returns: ``(B, num_classes)`` logits.
     """
 
+    min_size = (1, 1)  # padded convs and a global pool: any frame size
+
     def __init__(self, cfg: TSMConfig, backbone_weights: Optional[StateDict] = None):
         super().__init__()
         if cfg.direction not in DIRECTIONS or cfg.placement not in PLACEMENTS:
@@ -164,9 +169,8 @@ class TSM(nn.Module):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Per-frame pooled features ``(B, T, D)``."""
         self._check(x)
-        b = x.shape[0]
         frames = rearrange(x, "b c t h w -> (b t) c h w")  # (B*T, C, H, W)
-        return rearrange(self.backbone(frames), "(b t) d -> b t d", b=b)  # (B, T, D)
+        return rearrange(self.backbone(frames), "(b t) d -> b t d", t=x.shape[2])  # (B, T, D)
 
     def forward_frames(self, x: torch.Tensor) -> torch.Tensor:
         """Per-frame logits ``(B, T, num_classes)``."""

@@ -38,7 +38,7 @@ import torch
 import torch.nn as nn
 from einops import rearrange
 
-from vidlearn.layers.checks import check_video
+from vidlearn.layers.checks import check_num_classes, check_video, min_side
 from vidlearn.layers.cnn2d import WeightsLike, build_backbone
 from vidlearn.models.two_stream import unpack_pair
 from vidlearn.registry import register_model
@@ -56,6 +56,9 @@ class TSNConfig:
     dropout: Optional[float] = None  # before the classifier; None: the paper's 0.8 (RGB) / 0.7 (flow)
     partial_bn: bool = True  # freeze every BN (statistics and affine) but the first
     size: int = 224
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> TSNConfig:
@@ -110,6 +113,7 @@ class TSN(nn.Module):
         dropout = cfg.dropout if cfg.dropout is not None else (0.8 if cfg.modality == "rgb" else 0.7)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(self.backbone.out_dim, cfg.num_classes)
+        self.min_size = (min_side(self.backbone),) * 2  # smallest H x W the 2D CNN takes
         self.consensus = SegmentalConsensus(cfg.consensus, cfg.segments)
         if cfg.partial_bn:
             for bn in self.frozen_bns():
@@ -133,7 +137,8 @@ class TSN(nn.Module):
     def snippets(self, x: torch.Tensor) -> torch.Tensor:
         """Checked input to snippet batch: ``(B, C, K*L, H, W) -> (B*K, L*C, H, W)``."""
         name = "rgb" if self.cfg.modality == "rgb" else "flow"
-        check_video(x, channels=self.in_channels, min_frames=self.snippet_len, name=name, model="TSN")
+        check_video(x, channels=self.in_channels, min_frames=self.snippet_len, min_size=self.min_size, name=name,
+                    model="TSN")
         if x.shape[2] % self.snippet_len:
             raise ValueError(f"TSN(flow) expects K*L flow fields with L={self.snippet_len}, got "
                              f"T={x.shape[2]} (shape {tuple(x.shape)})")
@@ -144,7 +149,7 @@ class TSN(nn.Module):
         """Per-snippet class scores ``(B, K, num_classes)``."""
         feats = self.backbone(self.snippets(x))  # (B*K, D)
         scores = self.fc(self.dropout(feats))  # (B*K, K_cls)
-        return rearrange(scores, "(b k) c -> b k c", b=x.shape[0])  # (B, K, K_cls)
+        return rearrange(scores, "(b k) c -> b k c", k=x.shape[2] // self.snippet_len)  # (B, K, K_cls)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.consensus(self.forward_snippets(x))  # (B, K_cls)
@@ -168,6 +173,7 @@ class TSNTwoStream(nn.Module):
         self.cfg = cfg
         self.rgb = TSN(replace(cfg, modality="rgb"))
         self.flow = TSN(replace(cfg, modality="flow"))
+        self.min_size = tuple(max(a, b) for a, b in zip(self.rgb.min_size, self.flow.min_size))
         w = torch.tensor([float(v) for v in fusion_weights])
         self.register_buffer("fusion_weights", w / w.sum(), persistent=False)
 

@@ -35,7 +35,7 @@ import torch
 import torch.nn as nn
 from einops import rearrange
 
-from vidlearn.layers.checks import check_video
+from vidlearn.layers.checks import check_num_classes, check_pair, check_video, min_side
 from vidlearn.registry import register_model
 
 
@@ -52,6 +52,9 @@ class TwoStreamConfig:
     size: int = 224
     subtract_mean_flow: bool = True  # Sec. 3.3: subtract each field's mean displacement (camera motion)
     fusion: str = "average"  # "average" of softmax scores, or "linear": a learned layer on the scores
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> TwoStreamConfig:
@@ -86,6 +89,7 @@ class CNNM(nn.Module):
             nn.Linear(f6, f7), nn.ReLU(inplace=True), nn.Dropout(cfg.dropout),
         )
         self.classifier = nn.Linear(f7, cfg.num_classes)
+        self.min_size = (min_side(self.convs),) * 2  # below it a pool has nothing left (31 tiny, 41 paper)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.fcs(self.convs(x).flatten(1))  # (N, full7)
@@ -106,12 +110,13 @@ class SpatialStream(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.net = CNNM(3, cfg, norm2=True)
+        self.min_size = self.net.min_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_video(x, channels=3, name="rgb", model="SpatialStream")
+        check_video(x, channels=3, min_size=self.min_size, name="rgb", model="SpatialStream")
         frames = rearrange(x, "b c t h w -> (b t) c h w")  # (B*T, 3, H, W)
         logits = self.net(frames)  # (B*T, K)
-        return rearrange(logits, "(b t) k -> b t k", b=x.shape[0]).mean(dim=1)  # (B, K)
+        return rearrange(logits, "(b t) k -> b t k", t=x.shape[2]).mean(dim=1)  # (B, K)
 
     def example_input(self, batch_size: int = 2, small: bool = False) -> torch.Tensor:
         """One random RGB frame per clip, ``(B, 3, 1, H, W)``; ``small``: 64x64."""
@@ -140,10 +145,12 @@ class TemporalStream(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.net = CNNM(2 * cfg.flow_frames, cfg, norm2=False)
+        self.min_size = self.net.min_size
 
     def stack(self, flow: torch.Tensor) -> torch.Tensor:
         """Checked, mean-subtracted (if configured) and stacked: ``(B, 2, L, H, W) -> (B, 2L, H, W)``."""
-        check_video(flow, channels=2, frames=self.cfg.flow_frames, name="flow", model="TemporalStream")
+        check_video(flow, channels=2, frames=self.cfg.flow_frames, min_size=self.min_size, name="flow",
+                    model="TemporalStream")
         if self.cfg.subtract_mean_flow:
             flow = flow - flow.mean(dim=(3, 4), keepdim=True)  # (B, 2, L, H, W), zero mean per field
         return stack_flow_channels(flow)  # (B, 2L, H, W)
@@ -158,15 +165,12 @@ class TemporalStream(nn.Module):
 
 
 def unpack_pair(inputs: Sequence[torch.Tensor], model: str, names: Tuple[str, str] = ("rgb", "flow")):
-    """Check that a two-input model got one ``(a, b)`` pair and return it.
+    """Check that a two-input model got one ``(a, b)`` pair of the same batch size and return it.
 
-    Raises ``ValueError`` for a single tensor (wrong input shape), ``TypeError`` for anything else.
+    Raises ``ValueError`` for a single tensor (wrong input shape) or batch sizes that differ,
+    ``TypeError`` for anything else (:func:`vidlearn.layers.checks.check_pair`).
     """
-    if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
-        got = type(inputs).__name__ + (f" of shape {tuple(inputs.shape)}" if torch.is_tensor(inputs) else "")
-        error = ValueError if torch.is_tensor(inputs) else TypeError  # a lone tensor: a wrongly shaped input
-        raise error(f"{model} expects one tuple ({names[0]}, {names[1]}) of two tensors, got {got}")
-    return inputs[0], inputs[1]
+    return check_pair(inputs, model, names)
 
 
 class TwoStream(nn.Module):
@@ -189,6 +193,7 @@ class TwoStream(nn.Module):
         self.spatial = SpatialStream(cfg)
         self.temporal = TemporalStream(cfg)
         self.fuse = nn.Linear(2 * cfg.num_classes, cfg.num_classes) if cfg.fusion == "linear" else None
+        self.min_size = tuple(max(a, b) for a, b in zip(self.spatial.min_size, self.temporal.min_size))
 
     def forward_streams(self, inputs: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
         """The two streams' logits ``(B, K)`` each: (spatial, temporal)."""

@@ -40,7 +40,7 @@ from typing import Dict, Optional, Tuple, Union
 import torch
 import torch.nn as nn
 
-from vidlearn.layers.checks import check_video
+from vidlearn.layers.checks import check_num_classes, check_video
 from vidlearn.layers.conv_builders import ConvBuilder, conv_builder, midplanes
 from vidlearn.registry import register_model
 from vidlearn.weights import load_weights, read_state_dict
@@ -63,6 +63,9 @@ class VideoResNetConfig:
     in_channels: int = 3
     frames: int = 16  # clip length (16 frames as in torchvision's Kinetics weights; 8 in the ablations)
     size: int = 112
+
+    def __post_init__(self):
+        check_num_classes(self.num_classes, f"{type(self).__name__}.num_classes")
 
     @classmethod
     def tiny(cls, **overrides) -> VideoResNetConfig:
@@ -132,6 +135,8 @@ class VideoResNet(nn.Module):
         x: ``(B, C, T, H, W)`` float; R2D (``collapse_time``) needs exactly ``T = cfg.frames``.
         returns: ``(B, num_classes)`` logits.
     """
+
+    min_size = (1, 1)  # padded convs and a global pool: any frame size
 
     def __init__(self, cfg: VideoResNetConfig):
         super().__init__()

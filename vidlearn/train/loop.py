@@ -28,7 +28,14 @@ import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    Dataset,
+    DistributedSampler,
+    RandomSampler,
+    SequentialSampler,
+)
 
 from vidlearn.train.history import History
 
@@ -73,12 +80,24 @@ def to_device(x: Any, device: torch.device) -> Any:
     return x
 
 
+class IndexedBatchSampler(BatchSampler):
+    """A ``BatchSampler`` that remembers the dataset indices of every batch of the pass under way
+    (``batches[i]`` for the i-th batch), so an error can name the dataset item it came from."""
+
+    def __iter__(self):
+        self.batches: List[List[int]] = []
+        for batch in super().__iter__():
+            self.batches.append(batch)
+            yield batch
+
+
 def make_loader(data: Data, batch_size: int, shuffle: bool, seed: int = 0, num_workers: int = 0,
                 pin_memory: bool = False, distributed: bool = False) -> DataLoader:
     """A DataLoader over ``data`` (returned unchanged if it already is one), shuffled repeatably by ``seed``.
 
     ``distributed``: this process's share of ``data`` through a ``DistributedSampler`` (call its
-    ``set_epoch`` every epoch for a new shuffle); ``batch_size`` is then per process.
+    ``set_epoch`` every epoch for a new shuffle); ``batch_size`` is then per process. Its batches come
+    from an :class:`IndexedBatchSampler` (``loader.batch_sampler.batches``: the dataset indices).
     """
     if isinstance(data, DataLoader):
         return data
@@ -86,13 +105,57 @@ def make_loader(data: Data, batch_size: int, shuffle: bool, seed: int = 0, num_w
         raise TypeError(f"expected a torch Dataset or DataLoader, got {type(data).__name__}")
     if len(data) == 0:
         raise ValueError("the dataset is empty: there is nothing to train or evaluate on")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    gen = torch.Generator().manual_seed(seed) if shuffle and not distributed else None
     if distributed:
         sampler = DistributedSampler(data, shuffle=shuffle, seed=seed)
-        return DataLoader(data, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
-                          pin_memory=pin_memory, persistent_workers=num_workers > 0)
-    gen = torch.Generator().manual_seed(seed) if shuffle else None
-    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=gen, num_workers=num_workers,
-                      pin_memory=pin_memory, persistent_workers=num_workers > 0)
+    else:  # the samplers DataLoader(shuffle=...) would make, so the order is the same
+        sampler = RandomSampler(data, generator=gen) if shuffle else SequentialSampler(data)
+    return DataLoader(data, batch_sampler=IndexedBatchSampler(sampler, batch_size, drop_last=False),
+                      generator=gen, num_workers=num_workers, pin_memory=pin_memory,
+                      persistent_workers=num_workers > 0)
+
+
+def _sampler_of(loader: DataLoader) -> Any:
+    batches = getattr(loader, "batch_sampler", None)
+    return getattr(batches, "sampler", None) or getattr(loader, "sampler", None)
+
+
+def check_labels(labels: Any, num_classes: int, indices: Optional[List[int]] = None, where: str = "fit",
+                 step: Optional[int] = None) -> None:
+    """Check a batch of class labels on the host before the loss sees it (one min and max per batch).
+
+    Labels must be an integer tensor ``(B,)`` of values in ``0 .. num_classes - 1`` (float ``(B, K)`` class
+    probabilities are let through). The error names the label, the class count and the dataset index
+    (``indices``, the batch's dataset indices) or, when that is unknown, the position in the batch.
+    On CUDA a bad label would otherwise be a device-side assert that names nothing.
+    """
+    if not isinstance(labels, torch.Tensor):
+        raise TypeError(f"{where}: labels must be a tensor of class indices, got {type(labels).__name__}")
+    if labels.is_floating_point() and labels.dim() == 2 and labels.shape[1] == num_classes:
+        return  # class probabilities (soft targets) for cross-entropy
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise TypeError(f"{where}: labels must be integer class indices (torch.int64), got dtype {labels.dtype}; "
+                        "return int labels from the dataset (e.g. int(label))")
+    if labels.dim() != 1:
+        raise ValueError(f"{where}: labels must have shape (B,), got {tuple(labels.shape)}")
+    if len(labels) == 0:
+        return
+    lo, hi = int(labels.min()), int(labels.max())
+    if lo >= 0 and hi < num_classes:
+        return
+    pos = int(torch.nonzero((labels < 0) | (labels >= num_classes))[0, 0])
+    bad = int(labels[pos])
+    at = (f"dataset index {indices[pos]}" if indices is not None and pos < len(indices)
+          else f"position {pos} of the batch" + (f" at step {step}" if step is not None else ""))
+    raise ValueError(f"{where}: label {bad} ({at}) is out of range for a model with {num_classes} classes; "
+                     f"labels must be 0 .. {num_classes - 1}: is num_classes too small, or are labels 1-based?")
+
+
+def _batch_indices(loader: DataLoader, i: int) -> Optional[List[int]]:
+    batches = getattr(getattr(loader, "batch_sampler", None), "batches", None)
+    return batches[i] if batches is not None and i < len(batches) else None
 
 
 def init_distributed(device: Union[str, torch.device] = "auto") -> bool:
@@ -158,18 +221,23 @@ def evaluate(model: nn.Module, data: Data, *, batch_size: int = 32, device: Unio
              amp: Union[bool, str] = "auto", loss_fn: Optional[Callable] = None) -> Dict[str, float]:
     """Mean loss and accuracy of ``model`` on ``data`` (a Dataset or DataLoader) in eval mode.
 
-    Returns ``{"loss": ..., "acc": ..., "n": number of clips}``.
+    Returns ``{"loss": ..., "acc": ..., "n": number of clips}``. With the default loss, labels are
+    checked as in :func:`fit` (:func:`check_labels`).
     """
     dev = resolve_device(device)
+    default_loss = loss_fn is None
     loss_fn = loss_fn or F.cross_entropy
     amp_dtype = _amp_dtype(dev, amp)
     loader = make_loader(data, batch_size, shuffle=False)
     model = model.to(dev).eval()
     total_loss, correct, n = 0.0, 0, 0
-    for inputs, labels in loader:
+    for i, (inputs, labels) in enumerate(loader):
+        host_labels = labels
         inputs, labels = to_device(inputs, dev), labels.to(dev)
         with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             logits = model(inputs)
+        if default_loss:
+            check_labels(host_labels, logits.shape[-1], _batch_indices(loader, i), where="evaluate")
         total_loss += float(loss_fn(logits.float(), labels)) * len(labels)
         correct += int((logits.argmax(1) == labels).sum())
         n += len(labels)
@@ -223,6 +291,12 @@ def fit(
     Dataset there, not a DataLoader (a DataLoader is used as it is: give it a ``DistributedSampler``).
     With a dataset size that is not a multiple of the world size, the sampler repeats a few clips.
 
+    A last training batch of a single clip is skipped when the model has BatchNorm layers (as
+    ``drop_last`` would; with ``batch_size`` 1 or a one-batch epoch nothing is skipped): BatchNorm cannot
+    train on one clip whose maps end at 1 x 1 x 1, and one clip's statistics are noise anyway.
+    With the default loss every batch's labels are checked before the loss (:func:`check_labels`): an
+    integer label outside ``0 .. K-1`` raises a ``ValueError`` naming the label, ``K`` and the dataset index.
+
     Returns:
         :class:`History` with per-epoch loss, accuracy, time and clips per second.
     """
@@ -241,6 +315,7 @@ def fit(
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank % torch.cuda.device_count())))
         torch.cuda.set_device(dev)
     amp_dtype = _amp_dtype(dev, amp)
+    default_loss = loss_fn is None
     loss_fn = loss_fn or F.cross_entropy
     seed_everything(seed)
     loader = make_loader(train_data, batch_size, shuffle=True, seed=seed, num_workers=num_workers,
@@ -267,6 +342,10 @@ def fit(
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
+    # BatchNorm cannot train on one clip whose maps end at 1 x 1 x 1: skip a lone last clip (as drop_last would)
+    has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    loader_batch = getattr(loader, "batch_size", None) or getattr(loader.batch_sampler, "batch_size", 1)
+    skip_single = has_bn and loader_batch > 1 and len(loader) > 1
 
     hist = History(device=str(dev), precision={None: "fp32", torch.bfloat16: "bf16",
                                                  torch.float16: "fp16"}[amp_dtype], name=name)
@@ -276,18 +355,23 @@ def fit(
         from tqdm.auto import tqdm
     step = 0
     for epoch in range(1, epochs + 1):
-        if isinstance(getattr(loader, "sampler", None), DistributedSampler):
-            loader.sampler.set_epoch(epoch)  # a different shuffle each epoch, the same on every rank
+        if isinstance(_sampler_of(loader), DistributedSampler):
+            _sampler_of(loader).set_epoch(epoch)  # a different shuffle each epoch, the same on every rank
         net.train()
         t0 = time.perf_counter()
         total_loss, correct, n = 0.0, 0, 0
         batches = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False) if show else loader
-        for inputs, labels in batches:
+        for i, (inputs, labels) in enumerate(batches):
+            if skip_single and len(labels) == 1:
+                continue  # a last batch of one clip: BatchNorm statistics of one clip (see the docstring)
+            host_labels = labels
             inputs, labels = to_device(inputs, dev), labels.to(dev, non_blocking=True)
             if channels_last:
                 inputs = _to_channels_last(inputs)
             with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 logits = net(inputs)
+                if default_loss:
+                    check_labels(host_labels, logits.shape[-1], _batch_indices(loader, i), step=step)
                 loss = loss_fn(logits.float(), labels)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}, step {step}; lower lr?")
