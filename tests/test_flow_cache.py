@@ -129,3 +129,10 @@ def test_clear_removes_only_what_the_cache_wrote(tmp_path, video):
     assert len(cache) == 1
     assert cache.clear() == 2 and len(cache) == 0
     assert sorted(p.name for p in root.iterdir()) == sorted(p.name for p in mine)
+
+
+def test_compute_returning_the_wrong_shape_is_refused_and_not_cached(tmp_path, video):
+    cache = FlowCache(tmp_path / "cache")
+    with pytest.raises(ValueError, match=r"must return flow \(2, 2, H, W\), got shape \(2, 5, 8, 8\)"):
+        cache.get_or_compute(video, [0, 1, 2], compute=lambda: np.zeros((2, 5, 8, 8), np.float32))
+    assert len(cache) == 0
