@@ -89,3 +89,30 @@ def test_every_model_config_rejects_a_bad_num_classes_built_directly():
         with pytest.raises(TypeError, match="must be a positive int"):
             cls.tiny(num_classes="10")
     assert vidlearn.create_model("c3d", num_classes=1, tiny=True).fc8.out_features == 1
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(num_samples=0), ValueError, "num_samples must be >= 1"),
+    (dict(num_samples=2.5), TypeError, r"num_samples must be an int, got 2.5 \(float\)"),
+    (dict(size=32.5), TypeError, r"size must be an int, got 32.5"),
+    (dict(frames=True), TypeError, r"frames must be an int, got True"),
+])
+def test_synthetic_actions_rejects_non_integer_or_empty_sizes(kwargs, error, match):
+    from vidlearn.data.synthetic import SyntheticActions
+
+    with pytest.raises(error, match=match):
+        SyntheticActions(**{"num_samples": 4, "frames": 8, "size": 32, **kwargs})
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
+def test_fit_and_evaluate_reject_a_batch_size_that_is_not_a_positive_int(batch_size):
+    from torch.utils.data import TensorDataset
+
+    from vidlearn.train import evaluate, fit
+
+    data = TensorDataset(torch.rand(4, 3, 2, 8, 8), torch.tensor([0, 1, 0, 1]))
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 2 * 8 * 8, 2))
+    with pytest.raises(ValueError, match=f"batch_size must be a positive int, got {batch_size!r}"):
+        evaluate(model, data, batch_size=batch_size)
+    with pytest.raises(ValueError, match=f"batch_size must be a positive int, got {batch_size!r}"):
+        fit(model, data, epochs=1, batch_size=batch_size, verbose=False, progress=False)

@@ -57,6 +57,7 @@ clutter, noise and shake) on one core of the CI machine, so data is never the bo
 from __future__ import annotations
 
 import functools
+import numbers
 import os
 import shutil
 from pathlib import Path, PurePath
@@ -207,6 +208,11 @@ class SyntheticActions(Dataset):
             raise ValueError(f"long={long!r} defines its own classes ({what}); use mode='motion'")
         long = task
         min_frames = 12 if long else 2
+        for arg, value in (("num_samples", num_samples), ("frames", frames), ("size", size)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{arg} must be an int, got {value!r} ({type(value).__name__})")
+        if num_samples < 1:
+            raise ValueError(f"num_samples must be >= 1 (the number of clips), got {num_samples}")
         if frames < min_frames:
             raise ValueError(f"frames must be >= {min_frames}{' for long clips' if long else ''}, got {frames}")
         if size < 16:
