@@ -117,6 +117,33 @@ def test_layers_map_with_chosen_temporal_kernels_and_strides(resnet18):
     assert inflate(resnet18, 3).layer2[0].downsample[0].kernel_size == (1, 1, 1)
 
 
+@pytest.mark.parametrize("t", [2, 4])
+def test_even_temporal_kernels_with_stride_equal_to_kernel_give_t_over_stride_frames(t):
+    x = torch.randn(1, 4, 8, 6, 6)
+    conv = inflate(nn.Conv2d(4, 5, 3, padding=1), time_kernel=t, time_stride=t)
+    maxpool = inflate(nn.MaxPool2d(2), pool_time_kernel=t, time_stride=t)
+    avgpool = inflate(nn.AvgPool2d(2), pool_time_kernel=t, time_stride=t)
+    assert conv(x).shape[2] == maxpool(x).shape[2] == avgpool(x).shape[2] == 8 // t  # I3D's 2x2x2 pool: 4, not 5
+    # stride 1: the conv keeps the length, the unpadded pools lose t - 1 frames
+    assert inflate(nn.Conv2d(4, 5, 3, padding=1), time_kernel=t)(x).shape[2] == 8
+    assert inflate(nn.MaxPool2d(2, 1), pool_time_kernel=t)(x).shape[2] == 8 - t + 1
+
+
+@pytest.mark.parametrize("t, stride", [(2, 2), (2, 1), (3, 1), (3, 2), (4, 4)])
+def test_average_pool_of_a_constant_clip_stays_constant_at_the_clip_ends(t, stride):
+    pool = inflate(nn.AvgPool2d(3, 1, padding=0), pool_time_kernel=t, time_stride=stride)
+    x = torch.full((1, 2, 7, 5, 5), 3.0)
+    out = pool(x)
+    torch.testing.assert_close(out, torch.full_like(out, 3.0))  # no zero frame averaged in
+
+
+def test_even_kernel_conv_of_a_ramp_uses_only_real_frames_when_tiling():
+    conv = inflate(nn.Conv2d(1, 1, 1, bias=False), time_kernel={"": 2}, time_stride=2, time_padding="zeros")
+    nn.init.ones_(conv.weight)
+    x = torch.arange(1.0, 8.0).view(1, 1, 7, 1, 1)  # frames 1..7
+    assert conv(x).flatten().tolist() == [3.0, 7.0, 11.0]  # (1+2), (3+4), (5+6): T // 2, no padded frame
+
+
 def test_state_dict_keys_are_unchanged_so_2d_checkpoints_still_name_every_layer(resnet18):
     net3d = inflate(resnet18, 3)
     assert list(net3d.state_dict()) == list(resnet18.state_dict())

@@ -8,6 +8,8 @@ import torchvision
 import vidlearn
 from vidlearn.layers.non_local import DIMS, MODES, NonLocal
 from vidlearn.models.non_local import C2D_INFLATE, ResNet3D, ResNet3DConfig, nonlocal_positions
+from vidlearn.profile import count_flops
+from vidlearn.published import number
 
 
 def n_params(m: nn.Module) -> int:
@@ -98,6 +100,31 @@ def test_dot_product_and_concatenation_are_scaled_by_the_number_of_keys():
     torch.testing.assert_close(a[0, 3, 7], torch.relu(cat.w_f(torch.cat([th, ph]))[0]) / 32)
 
 
+@pytest.mark.parametrize("scale", [True, False])
+def test_embedded_gaussian_is_scaled_dot_product_attention_by_default_and_eq3_without_scale(scale):
+    torch.manual_seed(0)
+    block = NonLocal(16) if scale else NonLocal(16, scale=False)  # the default is the scaled form
+    x = torch.randn(2, 16, 2, 4, 4)
+    with torch.no_grad():
+        q = block.theta(x).flatten(2).transpose(1, 2)  # (B, THW, C')
+        k = block.phi(nn.functional.max_pool3d(x, (1, 2, 2))).flatten(2).transpose(1, 2)  # official: pool, then phi
+        logits = q @ k.transpose(1, 2)
+        d = block.inter  # C' = 8
+        expected = torch.softmax(logits / d ** 0.5 if scale else logits, dim=-1)
+        torch.testing.assert_close(block.attention_weights(x), expected)
+
+
+def test_subsampling_pools_the_input_of_phi_and_g_as_the_official_code():
+    torch.manual_seed(0)
+    block = NonLocal(8, mode="dot_product", zero_init=False).eval()
+    x = torch.randn(1, 8, 2, 4, 4)
+    with torch.no_grad():
+        pooled = nn.functional.max_pool3d(x, (1, 2, 2))
+        v = block.g(pooled).flatten(2)  # (1, C', T h w)
+        y = (block.attention_weights(x) @ v.transpose(1, 2)).transpose(1, 2).reshape(1, 4, 2, 4, 4)
+        torch.testing.assert_close(block(x), x + block.bn(block.w_z(y)))
+
+
 def test_space_only_block_does_not_mix_frames():
     torch.manual_seed(0)
     block = NonLocal(4, dims="space").eval()
@@ -183,6 +210,61 @@ def test_time_is_reduced_only_by_pool1_and_pool2():
     with torch.no_grad():
         model(torch.randn(1, 3, 32, 64, 64))
     assert seen["shape"][2:] == (8, 2, 2)  # 32 frames -> 8, 64 px -> 2
+
+
+@pytest.mark.parametrize("name", ["c2d_r50", "i3d_r50", "nl_c2d_r50", "nl_i3d_r50"])
+def test_a_32_frame_clip_reaches_res3_to_res5_with_4_frames_as_in_the_papers_table_1(name):
+    with torch.device("meta"):
+        model = vidlearn.create_model(name)
+        seen = {}
+        for key in ("conv1", "maxpool", "layer1", "pool2", "layer2", "layer3", "layer4"):
+            getattr(model, key).register_forward_hook(lambda m, i, o, key=key: seen.update({key: o.shape[2:]}))
+        model(torch.randn(1, 3, 32, 224, 224))
+    assert seen["conv1"] == (16, 112, 112)
+    assert seen["maxpool"] == seen["layer1"] == (8, 56, 56)
+    assert seen["pool2"] == (4, 56, 56)
+    assert (seen["layer2"], seen["layer3"], seen["layer4"]) == ((4, 28, 28), (4, 14, 14), (4, 7, 7))
+
+
+def test_tiny_config_keeps_conv1_time_stride_1_so_8_frames_keep_2_at_res3():
+    assert ResNet3DConfig().conv1_time_stride == 2 and ResNet3DConfig.tiny().conv1_time_stride == 1
+    model = vidlearn.create_model("c2d_r50", tiny=True, conv1_time_stride=2).eval()
+    assert model.conv1.stride == (2, 2, 2)
+    with pytest.raises(ValueError, match="pool2_time_stride must be >= 1, got 0"):
+        ResNet3D(ResNet3DConfig.tiny(pool2_time_stride=0))
+
+
+def _cost(name, **kw):
+    with torch.device("meta"):
+        model = vidlearn.create_model(name, **kw)
+        return n_params(model) / 1e6, count_flops(model, model.example_input(1)) / 2e9  # M, G multiply-adds
+
+
+R101 = dict(layers=(3, 4, 23, 3))
+
+
+def test_c2d_r101_costs_match_the_papers_table_2e_at_32x224x224():
+    params, gmacs = _cost("c2d_r50", **R101)
+    assert abs(params - number("nonlocal.c2d_r101_32x224.mparams").value) < 0.15  # 43.32 vs 43.2
+    # 35.29 vs 34.2 G: the paper's count is 3% lower (its pool1 rounds 112 down to 55 in space, and Caffe2's
+    # counter may skip ops torch counts); 4% is the documented tolerance
+    assert abs(gmacs / number("nonlocal.c2d_r101_32x224.gmacs").value - 1) < 0.04
+    c2d_r50 = _cost("c2d_r50")[1]
+    assert 20.3 < c2d_r50 < 20.6  # half the 40.9 G of the old, time-stride-1 conv1
+
+
+def test_i3d_and_nonlocal_costs_match_the_papers_ratios():
+    p_c2d, f_c2d = _cost("c2d_r50", **R101)
+    inflate = ((1, 1, 1), (1, 0, 1, 0), tuple(1 - i % 2 for i in range(23)), (0, 1, 0))
+    p_i3d, f_i3d = _cost("i3d_r50", **R101, inflate=inflate)
+    assert round(p_i3d / p_c2d, 1) == number("nonlocal.i3d311_r101.params_ratio").value
+    assert round(f_i3d / f_c2d, 1) == number("nonlocal.i3d311_r101.gmacs_ratio").value
+    p_nl, f_nl = _cost("nl_c2d_r50")  # the 5 blocks are at the same positions in R50 and R101
+    p_r50, f_r50 = _cost("c2d_r50")
+    assert round((p_c2d + p_nl - p_r50) / p_c2d, 1) == number("nonlocal.nl5_c2d_r101.params_ratio").value
+    assert round((f_c2d + f_nl - f_r50) / f_c2d, 1) == number("nonlocal.nl5_c2d_r101.gmacs_ratio").value
+    assert round(p_nl / p_c2d, 1) == number("nonlocal.nl5_c2d_r50.params_vs_c2d_r101").value
+    assert round(f_nl / f_c2d, 1) == number("nonlocal.nl5_c2d_r50.gmacs_vs_c2d_r101").value
 
 
 def test_load_2d_resnet50_weights_inflates_imagenet_kernels():

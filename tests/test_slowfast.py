@@ -15,6 +15,7 @@ from vidlearn.models.slowfast import (
     flops_by_part,
     pathway_inputs,
 )
+from vidlearn.published import number
 
 
 def _params(model: torch.nn.Module) -> int:
@@ -50,6 +51,19 @@ def test_fast_pathway_is_about_20_percent_of_slowfast_flops_at_paper_settings():
     assert parts["total"] / 2 == pytest.approx(36.1e9, rel=0.01)  # paper Table 2: 36.1 G multiply-adds
     slow_only, xs = _meta_model("slow_r50", slow_frames=4, tau=16, size=256)
     assert flops_by_part(slow_only, xs)["total"] / 2 == pytest.approx(27.3e9, rel=0.01)  # paper Table 5a
+
+
+def test_slowfast_8x8_recipe_reproduces_the_official_34_57m_params_and_65_7g_multiply_adds():
+    # vidlearn.profile counts a multiply-add as 2 FLOPs (torch's FlopCounterMode): G multiply-adds = FLOPs / 2
+    model, x = _meta_model("slowfast_r50_8x8", size=256)
+    cfg = model.cfg
+    assert (cfg.alpha, cfg.slow_frames, cfg.fast_frames, cfg.tau, cfg.lateral_kernel_t) == (4, 8, 32, 8, 7)
+    assert all(lat.conv[0].kernel_size == (7, 1, 1) for lat in model.laterals)
+    assert [tuple(t.shape) for t in x] == [(1, 3, 8, 256, 256), (1, 3, 32, 256, 256)]
+    assert round(_params(model) / 1e6, 2) == 34.57
+    assert round(_params(model) / 1e6, 1) == number("slowfast.r50_8x8.mparams").value
+    gmacs = flops_by_part(model, x)["total"] / 2e9
+    assert gmacs == pytest.approx(number("slowfast.r50_8x8.gmacs").value, rel=0.01)
 
 
 @pytest.mark.parametrize("alpha, beta_inv", [(2, 2), (4, 4), (8, 8)])

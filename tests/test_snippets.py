@@ -74,6 +74,32 @@ def test_lstm_combines_per_frame_predictions(combine):
     torch.testing.assert_close(y, expected)
 
 
+@pytest.mark.parametrize("combine", ["mean", "weighted"])
+def test_lstm_combine_weights_are_built_once_as_a_buffer_that_follows_the_device(combine, monkeypatch):
+    model = create_model("lstm_snippets", tiny=True, combine=combine).eval()
+    g = dict(model.named_buffers())["combine_weights"]
+    t = model.cfg.frames
+    expected = torch.ones(t) / t if combine == "mean" else torch.arange(1.0, t + 1) / (t * (t + 1) / 2)
+    torch.testing.assert_close(g, expected)
+    assert "combine_weights" not in model.state_dict()  # checkpoints keep their keys
+    x = model.example_input(2)
+    with torch.no_grad():
+        before = model(x)
+
+    def no_new_tensors(*args, **kwargs):
+        raise AssertionError("the forward built its combine weights again")
+
+    monkeypatch.setattr(torch, "arange", no_new_tensors)
+    monkeypatch.setattr(torch, "ones", no_new_tensors)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), before)  # the configured length uses the buffer
+    monkeypatch.undo()
+    model.to(torch.float64)
+    assert model.combine_weights.dtype == torch.float64  # a buffer follows .to() (device and dtype)
+    with torch.no_grad():
+        assert model(x.double()[:, :, :5]).shape == (2, model.cfg.num_classes)  # other lengths still work
+
+
 def test_lstm_prediction_at_frame_t_does_not_see_later_frames():
     model = create_model("lstm_snippets", tiny=True).eval()
     x = model.example_input(1)

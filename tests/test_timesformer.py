@@ -98,6 +98,51 @@ def test_non_final_steps_start_at_zero_so_the_model_starts_as_an_image_model():
     torch.testing.assert_close(model(x), before)
 
 
+
+def test_every_blocks_temporal_fc_starts_at_zero_block_0_included_as_the_official_loop():
+    model = vidlearn.create_model("timesformer", tiny=True)
+    fcs = [block.steps["time"].fc for block in model.blocks]
+    assert len(fcs) == model.cfg.depth
+    assert all(not fc.weight.any() and not fc.bias.any() for fc in fcs)
+
+
+def test_drop_path_rate_defaults_to_the_official_0_1_growing_linearly_from_0():
+    cfg = TimeSformerConfig()
+    assert cfg.drop_path_rate == 0.1
+    with torch.device("meta"):
+        model = TimeSformer(cfg)
+    rates = [block.drop_path for block in model.blocks]
+    assert rates[0] == 0.0 and rates[-1] == pytest.approx(0.1)
+    assert all(b - a == pytest.approx(0.1 / 11) for a, b in zip(rates, rates[1:]))
+
+
+def test_stochastic_depth_drops_the_class_token_and_patch_residuals_of_a_sample_together():
+    torch.manual_seed(0)
+    model = vidlearn.create_model("timesformer", tiny=True, drop_path_rate=0.9).train()
+    _randomise(model)
+    step = model.blocks[-1].steps["space"]  # the last step: carries the class token
+    x, cls, grid = model.embed(model.example_input(64))
+    out_x, out_cls, _ = step(x, cls, grid)
+    kept_x = (out_x - x).flatten(1).abs().amax(1) > 0  # (B,): the patches' residual was kept
+    kept_cls = (out_cls - cls).flatten(1).abs().amax(1) > 0
+    assert 0 < kept_x.sum() < 64  # some samples dropped, some kept
+    assert torch.equal(kept_x, kept_cls)  # one mask per sample
+
+
+def test_space_only_averages_the_frames_class_tokens_then_normalises_as_the_official_code():
+    torch.manual_seed(0)
+    model = vidlearn.create_model("timesformer_space", tiny=True).eval()
+    _randomise(model)
+    clip = model.example_input(2)
+    with torch.no_grad():
+        x, cls, grid = model.embed(clip)  # (B*T, N, D), (B*T, 1, D)
+        for block in model.blocks:
+            x, cls, _ = block(x, cls, grid)
+        per_frame = cls[:, 0].view(2, -1, cls.shape[-1])  # (B, T, D)
+        expected = model.norm(per_frame.mean(1))
+        torch.testing.assert_close(model.forward_features(clip), expected)
+        assert not torch.allclose(expected, model.norm(per_frame).mean(1), atol=1e-4)  # the order matters
+
 @pytest.mark.parametrize("scheme", SCHEME_MODELS)
 def test_eval_output_is_deterministic_and_dropout_free(scheme):
     noisy = _tiny(scheme, drop_rate=0.3, attn_drop_rate=0.3, drop_path_rate=0.3)
@@ -226,10 +271,13 @@ def test_hugging_face_weights_give_the_same_logits(scheme):
     assert ours.cfg.attention == scheme and ours.cfg.mlp_ratio == 1.5
     x = torch.randn(2, 3, 4, 32, 32)  # (B, C, T, H, W); Hugging Face takes (B, T, C, H, W)
     with torch.no_grad():
-        theirs = hf(pixel_values=x.transpose(1, 2)).logits
+        out = hf(pixel_values=x.transpose(1, 2), output_hidden_states=True)
+        theirs = out.logits
         mine = ours(x)
-    if scheme == "space":  # Hugging Face scores every frame; vidlearn averages them
-        theirs = theirs.view(2, 4, -1).mean(1)
+        if scheme == "space":  # Hugging Face normalises and scores every frame; the official code (and
+            # vidlearn) averages the frames' class tokens, then normalises: compare on HF's last hidden state
+            cls = out.hidden_states[-1][:, 0].view(2, 4, -1)  # (B, T, D), before the final LayerNorm
+            theirs = ours.head(ours.norm(cls.mean(1)))
     assert mine.shape == theirs.shape
     torch.testing.assert_close(mine, theirs, atol=1e-5, rtol=1e-4)
 

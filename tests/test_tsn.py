@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+import torch.nn as nn
 import torchvision
 
 from vidlearn import create_model
@@ -65,6 +66,20 @@ def test_partial_bn_freezes_every_bn_but_the_first_through_a_training_step():
     first = {f"backbone.blocks.0.1.{s}" for s in ("weight", "bias", "running_mean", "running_var")}
     assert first <= changed
     assert {"backbone.blocks.1.0.weight", "fc.weight"} <= changed
+
+
+@pytest.mark.parametrize("backbone", ["tiny", "resnet18"])
+def test_partial_bn_is_frozen_right_after_create_model(backbone):
+    model = create_model("tsn", tiny=backbone == "tiny", backbone=backbone, num_classes=3)
+    bns = [m for m in model.backbone.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    assert model.training and bns[0].training  # the first BN adapts to the new domain
+    assert all(not bn.training for bn in bns[1:])  # statistics frozen before any .train() call
+    assert all(not bn.weight.requires_grad and not bn.bias.requires_grad for bn in bns[1:])
+    before = [bn.running_mean.clone() for bn in bns[1:]]
+    x = torch.randn(2, 3, model.cfg.segments, 32, 32)
+    with torch.no_grad():
+        model(x)  # a training-mode forward, as the first step of a loop that never calls .train()
+    assert all(torch.equal(b, bn.running_mean) for b, bn in zip(before, bns[1:]))
 
 
 def test_without_partial_bn_every_bn_updates_its_statistics():

@@ -36,6 +36,32 @@ _NUMBERS: List[Number] = [
     # --- era 2: Two-Stream and its variants ---
     # --- era 3: 3D CNNs ---
     # --- era 3: model costs (parameters, multiply-adds) the models are checked against ---
+    Number("nonlocal.c2d_r101_32x224.mparams", 43.2, "M params", "wang2018non", "Table 2e",
+           setting="C2D ResNet-101 baseline, 32x224x224 input, 400 classes",
+           note="the only absolute cost in the paper; Table 2e gives the other models relative to it"),
+    Number("nonlocal.c2d_r101_32x224.gmacs", 34.2, "GMACs", "wang2018non", "Table 2e",
+           setting="C2D ResNet-101 baseline, 32x224x224 input",
+           note="the paper's '34.2B FLOPs' are multiply-adds (the ResNet convention)"),
+    Number("nonlocal.i3d311_r101.params_ratio", 1.2, "x C2D", "wang2018non", "Table 2e",
+           setting="I3D 3x1x1 ResNet-101 vs the C2D ResNet-101, 32x224x224"),
+    Number("nonlocal.i3d311_r101.gmacs_ratio", 1.5, "x C2D", "wang2018non", "Table 2e",
+           setting="I3D 3x1x1 ResNet-101 vs the C2D ResNet-101, 32x224x224"),
+    Number("nonlocal.nl5_c2d_r101.params_ratio", 1.2, "x C2D", "wang2018non", "Table 2e",
+           setting="C2D ResNet-101 + 5 non-local blocks vs the C2D ResNet-101, 32x224x224"),
+    Number("nonlocal.nl5_c2d_r101.gmacs_ratio", 1.2, "x C2D", "wang2018non", "Table 2e",
+           setting="C2D ResNet-101 + 5 non-local blocks vs the C2D ResNet-101, 32x224x224"),
+    Number("nonlocal.nl5_c2d_r50.params_vs_c2d_r101", 0.7, "x C2D R101", "wang2018non", "Sec. 5.1",
+           setting="C2D ResNet-50 + 5 non-local blocks vs the C2D ResNet-101, 32x224x224",
+           note="'only ~70% parameters and ~80% FLOPs of the ResNet-101 baseline'"),
+    Number("nonlocal.nl5_c2d_r50.gmacs_vs_c2d_r101", 0.8, "x C2D R101", "wang2018non", "Sec. 5.1",
+           setting="C2D ResNet-50 + 5 non-local blocks vs the C2D ResNet-101, 32x224x224",
+           note="'only ~70% parameters and ~80% FLOPs of the ResNet-101 baseline'"),
+    Number("slowfast.r50_8x8.gmacs", 65.7, "GMACs", "feichtenhofer2019slowfast", "Table 2",
+           setting="SlowFast 8x8 ResNet-50, one 256x256 view (tested with 3 x 10 views)",
+           note="the paper's GFLOPs are multiply-adds"),
+    Number("slowfast.r50_8x8.mparams", 34.6, "M params", "feichtenhofer2019slowfast", "Table 2",
+           setting="SlowFast 8x8 ResNet-50 (alpha=4, 7x1x1 laterals in the official SLOWFAST_8x8_R50 config)",
+           note="34.57 M unrounded: the count of the official configuration, which slowfast_r50_8x8 matches"),
     # --- era 4: Video Transformers ---
 ]
 

@@ -99,6 +99,12 @@ class GoogLeNetFeatures(nn.Module):
 
     The closest torchvision network to the BN-Inception of TSN and to the GoogLeNet of Beyond Short
     Snippets. Shape: ``forward_map``: ``(N, C, H, W) -> (N, 1024, H/32, W/32)``; ``forward``: ``(N, 1024)``.
+
+    With 3 input channels it is built with ``transform_input=True``, as torchvision builds its ImageNet
+    GoogLeNet: those weights were trained on pixels scaled to [-1, 1], and the transform maps an input
+    normalised with the ImageNet mean and std to that scale, so loading torchvision's weights gives
+    torchvision's features on the same (ImageNet-normalised) input. Flow stacks (``in_channels != 3``)
+    have no RGB statistics to undo: no transform.
     """
 
     first_conv_key = "net.conv1.conv.weight"
@@ -106,7 +112,7 @@ class GoogLeNetFeatures(nn.Module):
     def __init__(self, in_channels: int = 3):
         super().__init__()
         self.net = torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=True,
-                                                transform_input=False)
+                                                transform_input=in_channels == 3)
         if in_channels != 3:
             self.net.conv1.conv = nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)
         self.out_dim = self.net.fc.in_features
@@ -114,6 +120,7 @@ class GoogLeNetFeatures(nn.Module):
 
     def forward_map(self, x: torch.Tensor) -> torch.Tensor:
         n = self.net
+        x = n._transform_input(x)  # ImageNet-normalised RGB -> the [-1, 1] scale of the weights (3 channels)
         x = n.maxpool1(n.conv1(x))  # (N, 64, H/4, W/4)
         x = n.maxpool2(n.conv3(n.conv2(x)))  # (N, 192, H/8, W/8)
         x = n.maxpool3(n.inception3b(n.inception3a(x)))  # (N, 480, H/16, W/16)

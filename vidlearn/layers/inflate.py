@@ -21,6 +21,12 @@ reused, so any 2D net whose forward does not hard-code 4D shapes inflates (torch
 Temporal padding: the boring-video equality is exact with ``time_padding="replicate"`` (the default:
 the clip is extended by repeating its end frames). With the paper's zero padding it holds away from the
 clip's ends only, for bootstrapped kernels; centre-initialised kernels are exact either way.
+Even temporal kernels (2, 4, ...) cannot be centred. A conv pads one frame fewer in front than behind (so
+stride 1 keeps the length); with stride == kernel it is not padded at all, so it tiles the clip into
+non-overlapping windows: ``T // stride`` frames (I3D's 2x2x2 pool on 8 frames gives 4, not 5). Pools with
+an even temporal kernel are not padded in time either (``(T - t) // stride + 1`` frames). An average pool
+with an odd temporal kernel pads time by repeating the end frames (:class:`TimePaddedAvgPool3d`), so no zero
+frame is averaged in: a constant clip stays constant, and a static clip gives the 2D pool's output.
 Shapes: an inflated model takes ``(B, C, T, H, W)`` where the 2D model took ``(B, C, H, W)``.
 """
 
@@ -73,9 +79,31 @@ class InflatedConv3d(nn.Conv3d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = self.kernel_size[0]
         front, back = (t - 1) // 2, t // 2
-        if t > 1:
+        if t % 2 == 0 and self.stride[0] == t:  # an even kernel tiling time: T // t windows, no padding
+            front = back = 0
+        if front or back:
             mode = "replicate" if self.time_padding == "replicate" else "constant"
             x = F.pad(x, (0, 0, 0, 0, front, back), mode=mode)  # (B, I, T + t - 1, H, W)
+        return super().forward(x)
+
+
+class TimePaddedAvgPool3d(nn.AvgPool3d):
+    """An ``AvgPool3d`` whose temporal padding repeats the clip's end frames instead of adding zeros.
+
+    ``time_pad`` frames are added at each end (replicate); the spatial padding and ``count_include_pad`` are
+    the 2D pool's. Shape: ``(B, C, T, H, W) -> (B, C, T', H', W')``, ``T' = (T + 2 time_pad - t) // s + 1``.
+    """
+
+    def __init__(self, *args, time_pad: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.time_pad = time_pad
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", time_pad={self.time_pad} (replicate)"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.time_pad:
+            x = F.pad(x, (0, 0, 0, 0, self.time_pad, self.time_pad), mode="replicate")  # (B, C, T + 2p, H, W)
         return super().forward(x)
 
 
@@ -145,11 +173,12 @@ def _inflate_leaf(name: str, m: nn.Module, opts: dict) -> nn.Module:
     if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
         t = _spec(opts["pool_time_kernel"], name, m, 1)
         k, s, p = _pair(m.kernel_size), _pair(m.stride or m.kernel_size), _pair(m.padding)
+        pad_t = t // 2 if t % 2 else 0  # even kernels are not padded in time (a centred pad does not exist)
         if isinstance(m, nn.MaxPool2d):
-            return nn.MaxPool3d((t,) + k, (stride_t,) + s, (t // 2,) + p, (1,) + _pair(m.dilation),
+            return nn.MaxPool3d((t,) + k, (stride_t,) + s, (pad_t,) + p, (1,) + _pair(m.dilation),
                                 ceil_mode=m.ceil_mode)
-        return nn.AvgPool3d((t,) + k, (stride_t,) + s, (t // 2,) + p, m.ceil_mode, m.count_include_pad,
-                            m.divisor_override)
+        return TimePaddedAvgPool3d((t,) + k, (stride_t,) + s, (0,) + p, m.ceil_mode, m.count_include_pad,
+                                   m.divisor_override, time_pad=pad_t)
     if isinstance(m, nn.AdaptiveAvgPool2d):
         return nn.AdaptiveAvgPool3d((1,) + _pair(m.output_size))
     if isinstance(m, nn.AdaptiveMaxPool2d):

@@ -9,17 +9,24 @@ Convolutions only see a local window, so long-range dependencies (an object at t
 its effect at the end) need many layers; one non-local block sees the whole clip at once.
 
     x (B, C, T, H, W) --theta 1x1x1--> (B, C', THW) ----\\
-                      --phi 1x1x1 (+ max pool 1x2x2)--> f(theta_i, phi_j) --normalise--> A (B, THW, THW')
-                      --g   1x1x1 (+ max pool 1x2x2)--> (B, C', THW') --------- A @ g --> y (B, C', THW)
+                      --(max pool 1x2x2) phi 1x1x1--> f(theta_i, phi_j) --normalise--> A (B, THW, THW')
+                      --(max pool 1x2x2) g   1x1x1--> (B, C', THW') --------- A @ g --> y (B, C', THW)
     z = x + BN(W_z y)       W_z: 1x1x1 conv C' -> C; BN scale initialised to 0, so a new block is the identity
                             (``zero_init=False``: default BN init, for short runs from scratch)
 
 Pairwise functions (Sec. 3.2): ``gaussian`` exp(x_i . x_j) on the raw features (softmax over j);
-``embedded_gaussian`` exp(theta_i . phi_j) (softmax: self-attention); ``dot_product`` theta_i . phi_j / N;
-``concatenation`` ReLU(w_f . [theta_i, phi_j]) / N. ``dims`` chooses the positions: ``"spacetime"`` (the
-paper's default), ``"space"`` (within each frame) or ``"time"`` (across frames at each pixel).
-C' = C / 2 (the bottleneck); ``subsample`` max-pools phi and g by 2 in space (time for ``"time"``),
-a quarter of the pairwise computation. ``keep_attention=True`` stores the last attention maps for plots.
+``embedded_gaussian`` softmax_j(theta_i . phi_j / sqrt(C')) by default, the scaled dot-product attention of
+transformers, as the official code computes it (``NONLOCAL.USE_SCALE = True`` in
+facebookresearch/video-nonlocal-net); ``scale=False`` gives the paper's Eq. 3, exp(theta_i . phi_j)
+normalised without the scale. ``dot_product`` theta_i . phi_j / N; ``concatenation``
+ReLU(w_f . [theta_i, phi_j]) / N. ``dims`` chooses the positions: ``"spacetime"`` (the paper's default),
+``"space"`` (within each frame) or ``"time"`` (across frames at each pixel).
+C' = C / 2 (the bottleneck); ``subsample`` max-pools the input of phi and g by 2 in space (time for
+``"time"``), a quarter of the pairwise computation. The pool sits *before* the phi and g convolutions, as in
+the official code (``nonlocal_helper.py``), which also makes those two convolutions 4x cheaper; the paper's
+text puts it after them. One more departure: the pool rounds up (``ceil_mode``) so that the odd and 1x1
+maps of the miniature networks keep a key (the official pool rounds down: 7x7 -> 3x3 instead of 4x4).
+``keep_attention=True`` stores the last attention maps for plots.
 """
 
 from __future__ import annotations
@@ -42,6 +49,9 @@ class NonLocal(nn.Module):
         channels: C, the input (and output) channels.
         inter_channels: C' of theta, phi, g; ``channels // 2`` by default (the paper's bottleneck).
         mode: the pairwise function, one of ``MODES``.
+        scale: for the softmax forms on embeddings (``embedded_gaussian``), divide theta_i . phi_j by
+            sqrt(C') before the softmax (default, the official code's ``USE_SCALE``); ``False`` is the
+            paper's unscaled Eq. 3. The plain ``gaussian`` (no embedding) is never scaled, as in the paper.
         dims: which positions attend to each other, one of ``DIMS``.
         subsample: max-pool phi and g (1x2x2; 2x1x1 for ``dims="time"``).
         norm: BN after W_z (the paper's); without it the block adds ``W_z y`` directly.
@@ -57,13 +67,13 @@ class NonLocal(nn.Module):
 
     def __init__(self, channels: int, inter_channels: Optional[int] = None, mode: str = "embedded_gaussian",
                  dims: str = "spacetime", subsample: bool = True, norm: bool = True,
-                 zero_init: bool = True, keep_attention: bool = False):
+                 zero_init: bool = True, keep_attention: bool = False, scale: bool = True):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if dims not in DIMS:
             raise ValueError(f"dims must be one of {DIMS}, got {dims!r}")
-        self.channels, self.mode, self.dims = channels, mode, dims
+        self.channels, self.mode, self.dims, self.scale = channels, mode, dims, scale
         self.inter = inter_channels or max(1, channels // 2)
         if mode != "gaussian":  # the plain Gaussian compares the raw features: no theta / phi
             self.theta = nn.Conv3d(channels, self.inter, 1)
@@ -104,9 +114,12 @@ class NonLocal(nn.Module):
             q, k = self._positions(x), self._positions(self.pool(x))  # (B', N, C), (B', N', C)
         else:
             q = self._positions(self.theta(x))  # (B', N, C')
-            k = self._positions(self.pool(self.phi(x)))  # (B', N', C')
-        if self.mode in ("gaussian", "embedded_gaussian"):
-            return torch.softmax(q @ k.transpose(1, 2), dim=-1)  # (B', N, C') x (B', C', N') -> (B', N, N')
+            k = self._positions(self.phi(self.pool(x)))  # (B', N', C'): pool first, as the official code
+        if self.mode == "gaussian":
+            return torch.softmax(q @ k.transpose(1, 2), dim=-1)  # (B', N, C) x (B', C, N') -> (B', N, N')
+        if self.mode == "embedded_gaussian":
+            logits = q @ k.transpose(1, 2)  # (B', N, C') x (B', C', N') -> (B', N, N')
+            return torch.softmax(logits * self.inter ** -0.5 if self.scale else logits, dim=-1)
         if self.mode == "dot_product":
             return (q @ k.transpose(1, 2)) / k.shape[1]  # (B', N, N'), normalised by N'
         w_q, w_k = self.w_f.weight[0, :self.inter], self.w_f.weight[0, self.inter:]
@@ -118,7 +131,7 @@ class NonLocal(nn.Module):
         attn = self.attention_weights(x)  # (B', N, N')
         if self.keep_attention:
             self.attention = attn.detach()
-        v = self._positions(self.pool(self.g(x)))  # (B', N', C')
+        v = self._positions(self.g(self.pool(x)))  # (B', N', C')
         y = attn @ v  # (B', N, N') x (B', N', C') -> (B', N, C')
         if self.dims == "spacetime":
             y = rearrange(y, "b (t h w) c -> b c t h w", t=t, h=h, w=w)  # (B, C', T, H, W)

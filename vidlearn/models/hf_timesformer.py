@@ -15,7 +15,9 @@ Only the schemes that the official code has exist there: ``divided_space_time`` 
 ``joint_space_time`` (``joint``) and ``space_only`` (``space``). Hugging Face takes ``pixel_values`` as
 ``(B, T, C, H, W)``; vidlearn takes ``(B, C, T, H, W)``. Hugging Face orders tokens ``(h w t)``, vidlearn
 ``(t h w)``: attention does not care, so the class token (and the logits) agree. For ``space_only``,
-Hugging Face returns one row of logits per frame; vidlearn returns their mean per clip.
+Hugging Face normalises every frame's class token and returns one row of logits per frame; vidlearn, as the
+official code, averages the frames' class tokens, then normalises and scores the clip once (so the logits
+differ from the mean of Hugging Face's rows by the order of the final LayerNorm and the average).
 """
 
 from __future__ import annotations

@@ -10,15 +10,26 @@ the same network with some kernels inflated (conv1 to 5x7x7, the first 1x1 of ev
 block to 3x1x1). Adding 5 non-local blocks to C2D (``nl_c2d_r50``) already beat I3D on Kinetics; NL I3D
 (``nl_i3d_r50``) improved further. The ablations put 1 block in res2/3/4/5, or 5 / 10 blocks in res3+res4.
 
-    clip (B, 3, 32, 224, 224)
-      conv1 1x7x7 (I3D: 5x7x7), 64, stride (1, 2, 2)         (B, 64, 32, 112, 112)
-      pool1 3x3x3 max, stride 2                               (B, 64, 16, 56, 56)
-      res2  [1x1 64, 1x3x3 64, 1x1 256] x 3                   (B, 256, 16, 56, 56)
-      pool2 3x1x1 max, stride (2, 1, 1)                       (B, 256, 8, 56, 56)
-      res3  [...] x 4  (+ NL)                                 (B, 512, 8, 28, 28)
-      res4  [...] x 6  (+ NL)                                 (B, 1024, 8, 14, 14)
-      res5  [...] x 3                                         (B, 2048, 8, 7, 7)
+    clip (B, 3, 32, 224, 224)                               (the paper's Table 1)
+      conv1 1x7x7 (I3D: 5x7x7), 64, stride (2, 2, 2)         (B, 64, 16, 112, 112)
+      pool1 3x3x3 max, stride 2                               (B, 64, 8, 56, 56)
+      res2  [1x1 64, 1x3x3 64, 1x1 256] x 3                   (B, 256, 8, 56, 56)
+      pool2 3x1x1 max, stride (2, 1, 1)                       (B, 256, 4, 56, 56)
+      res3  [...] x 4  (+ NL)                                 (B, 512, 4, 28, 28)
+      res4  [...] x 6  (+ NL)                                 (B, 1024, 4, 14, 14)
+      res5  [...] x 3                                         (B, 2048, 4, 7, 7)
       global average pool, dropout, fc                        (B, 400)
+
+    Time is strided 8x before res3, as in the paper's Table 1 and the official 32-frame models
+    (``resnet_video_org.py`` in facebookresearch/video-nonlocal-net: conv1 temporal stride 2, pool1 and
+    pool2 stride 2 in time). The strides are config fields (``conv1_time_stride``, ``pool1_time_stride``,
+    ``pool2_time_stride``) with these defaults. Departures from the official code: pool1 and pool2 use the
+    paper's 3-frame windows padded by 1 (the official Caffe2 code pools 2 frames, unpadded, and pool1 is
+    unpadded in space too); the output lengths at 32 frames are the same. ``ResNet3DConfig.tiny`` keeps
+    conv1's temporal stride at 1, so its 8- to 16-frame clips keep 2 to 4 frames at res3-res5.
+    Cost at 32x224x224 (``vidlearn.profile.count_flops`` / 2, multiply-adds): C2D R50 about 20.5 G; the
+    paper gives absolute costs only for C2D R101 (Table 2e: 43.2 M parameters, 34.2 G), which the same
+    builder with ``layers=(3, 4, 23, 3)`` reproduces to within a few per cent (``tests/test_non_local.py``).
 
     I3D: a block's first 1x1 becomes 3x1x1 where ``inflate`` says so (official pattern: res2 all,
     res3/res4 every other block, res5 the middle one). NL: a block after the residual block it follows.
@@ -56,6 +67,9 @@ class ResNet3DConfig:
     widths: Tuple[int, int, int, int] = (64, 128, 256, 512)  # bottleneck widths; block outputs are 4x
     stem_width: int = 64
     conv1_time: int = 1  # 5 for I3D
+    conv1_time_stride: int = 2  # the paper's Table 1 / official 32-frame models (tiny: 1)
+    pool1_time_stride: int = 2  # pool1 is 3x3x3 max, stride (2, 2, 2)
+    pool2_time_stride: int = 2  # pool2 after res2 is 3x1x1 max, stride (2, 1, 1)
     inflate: Optional[Tuple[Tuple[int, ...], ...]] = None  # per stage, per block: 1 -> first 1x1 is 3x1x1;
     # None: C2D, no block inflated, whatever the ``layers`` (C2D_INFLATE at ResNet-50 depth)
     nonlocal_blocks: int = 0  # 0, 1, 5 (every other block of res3+res4) or 10 (every block of res3+res4)
@@ -64,6 +78,7 @@ class ResNet3DConfig:
     nonlocal_dims: str = "spacetime"
     nonlocal_subsample: bool = True
     nonlocal_zero_init: bool = True  # blocks start as the identity (False: default init, see NonLocal)
+    nonlocal_scale: bool = True  # embedded Gaussian divided by sqrt(C') (official USE_SCALE; False: paper's Eq. 3)
     dropout: float = 0.5
     frames: int = 32  # 32 frames sampled with stride 2 from 64
     size: int = 224
@@ -78,7 +93,14 @@ class ResNet3DConfig:
 
     @classmethod
     def tiny(cls, **overrides) -> ResNet3DConfig:
-        base = cls(num_classes=10, widths=(4, 8, 16, 32), stem_width=8, dropout=0.2, frames=8, size=32)
+        """A miniature of the same network: widths 4 to 32, 8 frames of 32x32.
+
+        It chooses conv1's temporal stride explicitly: 1, not the paper's 2, so time is strided 4x (pool1,
+        pool2) instead of 8x and an 8-frame clip keeps 2 frames at res3-res5 (the paper's strides would
+        leave 1, and nothing for a non-local block to relate across time).
+        """
+        base = cls(num_classes=10, widths=(4, 8, 16, 32), stem_width=8, dropout=0.2, frames=8, size=32,
+                   conv1_time_stride=1)
         return replace(base, **overrides)
 
 
@@ -148,11 +170,15 @@ class ResNet3D(nn.Module):
             raise ValueError(f"inflate needs one 0/1 per residual block {cfg.layers}, got {cfg.inflate}")
         self.cfg = cfg
         t1 = cfg.conv1_time
-        self.conv1 = nn.Conv3d(cfg.in_channels, cfg.stem_width, (t1, 7, 7), (1, 2, 2), (t1 // 2, 3, 3), bias=False)
+        for field in ("conv1_time_stride", "pool1_time_stride", "pool2_time_stride"):
+            if getattr(cfg, field) < 1:
+                raise ValueError(f"{field} must be >= 1, got {getattr(cfg, field)}")
+        self.conv1 = nn.Conv3d(cfg.in_channels, cfg.stem_width, (t1, 7, 7), (cfg.conv1_time_stride, 2, 2),
+                               (t1 // 2, 3, 3), bias=False)
         self.bn1 = nn.BatchNorm3d(cfg.stem_width)
         self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool3d(3, 2, 1)  # pool1: 3x3x3, stride 2 in time too
-        self.pool2 = nn.MaxPool3d((3, 1, 1), (2, 1, 1), (1, 0, 0))  # after res2: time only
+        self.maxpool = nn.MaxPool3d(3, (cfg.pool1_time_stride, 2, 2), 1)  # pool1: 3x3x3
+        self.pool2 = nn.MaxPool3d((3, 1, 1), (cfg.pool2_time_stride, 1, 1), (1, 0, 0))  # after res2: time only
         positions = nonlocal_positions(cfg)
         in_ch = cfg.stem_width
         for s, (n, width, stage_flags) in enumerate(zip(cfg.layers, cfg.widths, flags)):
@@ -162,7 +188,8 @@ class ResNet3D(nn.Module):
                 nl = None
                 if i in positions[s]:
                     nl = NonLocal(out, mode=cfg.nonlocal_mode, dims=cfg.nonlocal_dims,
-                                  subsample=cfg.nonlocal_subsample, zero_init=cfg.nonlocal_zero_init)
+                                  subsample=cfg.nonlocal_subsample, zero_init=cfg.nonlocal_zero_init,
+                                  scale=cfg.nonlocal_scale)
                 stride = 2 if (i == 0 and s > 0) else 1
                 blocks.append(Bottleneck3D(in_ch, width, stride, 3 if stage_flags[i] else 1, nl))
                 in_ch = out
@@ -183,11 +210,11 @@ class ResNet3D(nn.Module):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled clip features ``(B, 2048)``."""
         check_video(x, channels=self.cfg.in_channels, model=type(self).__name__)
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (B, 64, T/2, H/4, W/4)
-        x = self.pool2(self.layer1(x))  # (B, 256, T/4, H/4, W/4)
-        x = self.layer2(x)  # (B, 512, T/4, H/8, W/8)
-        x = self.layer3(x)  # (B, 1024, T/4, H/16, W/16)
-        x = self.layer4(x)  # (B, 2048, T/4, H/32, W/32)
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (B, 64, T/4, H/4, W/4) (tiny: T/2)
+        x = self.pool2(self.layer1(x))  # (B, 256, T/8, H/4, W/4) (tiny: T/4)
+        x = self.layer2(x)  # (B, 512, T/8, H/8, W/8)
+        x = self.layer3(x)  # (B, 1024, T/8, H/16, W/16)
+        x = self.layer4(x)  # (B, 2048, T/8, H/32, W/32)
         return self.avgpool(x).flatten(1)  # (B, 2048)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -231,7 +258,7 @@ def _build(tiny: bool, overrides: dict, **recipe) -> ResNet3D:
 
 @register_model
 def c2d_r50(tiny: bool = False, **overrides) -> ResNet3D:
-    """C2D ResNet-50: 2D kernels only, time reduced by pool1 and pool2 (non-local paper's baseline)."""
+    """C2D ResNet-50: 2D kernels only; time is only strided (conv1, pool1, pool2), the non-local paper's baseline."""
     return _build(tiny, overrides)
 
 

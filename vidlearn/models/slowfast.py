@@ -26,14 +26,20 @@ found temporal convolution in early layers hurts when frames are far apart), the
 ResNet-50 recipe (Table 1), Slow | Fast: stem 1x7x7, 64 | 5x7x7, 8, then 1x3x3 max pool; res2-res5
 bottlenecks ``[kt x1x1, 1x3x3, 1x1x1]`` with widths 64/128/256/512 | 8/16/32/64 (outputs 4x), depths 3-4-6-3,
 temporal kernels ``kt`` 1-1-3-3 | 3-3-3-3, spatial stride 2 in res3-res5. ``slowfast_r50`` is the paper's
-SlowFast 4x16 (``T=4, tau=16, alpha=8, beta=1/8``; 8x8 with ``slow_frames=8, tau=8``), ``slow_r50`` the
-Slow-only 8x8 baseline and ``fast_r50`` the Fast-only one (Table 5a).
+SlowFast 4x16 (``T=4, tau=16, alpha=8, beta=1/8``, 5x1x1 laterals), ``slowfast_r50_8x8`` the official
+``SLOWFAST_8x8_R50`` recipe (facebookresearch/SlowFast ``configs/Kinetics/SLOWFAST_8x8_R50.yaml``: the Fast
+pathway takes 32 frames at stride 2 and ``alpha=4``, so Slow takes 8 at stride 8, and the laterals are 7x1x1,
+``FUSION_KERNEL_SZ: 7``; keeping ``alpha=8`` with ``slow_frames=8, tau=8`` is *not* that model: its Fast
+pathway would take 64 frames at stride 1), ``slow_r50`` the Slow-only 8x8 baseline and ``fast_r50`` the
+Fast-only one (Table 5a).
 
 Sizes (400 classes): ``slowfast_r50`` 34,480,216 parameters (paper: 34.4M; with 7x1x1 laterals, as
 pytorchvideo's ``slowfast_r50`` uses, 34,566,488), ``slow_r50`` 32,454,096, ``fast_r50`` 616,952.
 Cost of SlowFast 4x16 at 256x256 (the paper's test size), counted by :func:`flops_by_part`: 36.1 G
 multiply-adds (paper: 36.1 "GFLOPs", which are multiply-adds), of which the Fast pathway is 19.1%
-(20.5% with the laterals; paper: ~20%); Slow-only 4x16 is 27.3 G (paper: 27.3).
+(20.5% with the laterals; paper: ~20%); Slow-only 4x16 is 27.3 G (paper: 27.3). ``slowfast_r50_8x8``:
+34,566,488 parameters (34.57 M, the official model zoo's) and 65.71 G multiply-adds on one 256x256 view
+(paper Table 2: 65.7 "GFLOPs" per view, tested on 256x256 crops; at 224x224 it is 50.3 G).
 
 Shapes: ``model([slow, fast])`` with slow ``(B, 3, T, H, W)`` and fast ``(B, 3, alpha*T, H, W)`` float
 (:func:`pathway_inputs` makes the pair from one dense clip); Slow-only / Fast-only take one tensor.
@@ -357,6 +363,19 @@ def _config(tiny: bool, defaults: dict, overrides: dict) -> SlowFastConfig:
 def slowfast_r50(tiny: bool = False, weights: Optional[StateDict] = None, **overrides) -> SlowFast:
     """SlowFast 4x16 ResNet-50 (Feichtenhofer et al. 2019): T=4, tau=16, alpha=8, beta=1/8, conv laterals."""
     return _build(_config(tiny, {}, overrides), weights)
+
+
+@register_model
+def slowfast_r50_8x8(tiny: bool = False, weights: Optional[StateDict] = None, **overrides) -> SlowFast:
+    """SlowFast 8x8 ResNet-50, the official ``SLOWFAST_8x8_R50``: T=8, tau=8, alpha=4, 7x1x1 laterals.
+
+    The Fast pathway takes 32 frames at stride 2. Paper size at 256x256 (``size=256``): 34.57 M parameters,
+    65.7 G multiply-adds per view. The tiny variant is ``slowfast_r50``'s (alpha=4 already) with 7x1x1 laterals.
+    """
+    defaults = {"lateral_kernel_t": 7}
+    if not tiny:
+        defaults.update(slow_frames=8, tau=8, alpha=4)
+    return _build(_config(tiny, defaults, overrides), weights)
 
 
 @register_model

@@ -174,6 +174,15 @@ class LSTMSnippets(nn.Module):
         self.dropout = nn.Dropout(cfg.dropout)
         self.lstm = nn.LSTM(self.backbone.out_dim, cfg.lstm_hidden, cfg.lstm_layers, batch_first=True)
         self.classifier = nn.Linear(cfg.lstm_hidden, cfg.num_classes)
+        # the combine weights g_t for the configured clip length, built once; a buffer follows .to(device)
+        # and is not saved (persistent=False), so state dicts keep their keys
+        self.register_buffer("combine_weights", self._combine_weights(cfg.frames, torch.device("cpu")),
+                             persistent=False)
+
+    def _combine_weights(self, t: int, device: torch.device) -> torch.Tensor:
+        """``(T,)`` weights summing to 1: equal for ``mean``, growing linearly (1, 2, ..., T) for ``weighted``."""
+        g = torch.ones(t, device=device) if self.cfg.combine == "mean" else torch.arange(1, t + 1, device=device)
+        return g.float() / g.sum()
 
     def forward_frames(self, x: torch.Tensor) -> torch.Tensor:
         """Per-frame logits ``(B, T, num_classes)``: frame t's prediction has seen frames 1..t."""
@@ -193,8 +202,8 @@ class LSTMSnippets(nn.Module):
             p = p / p.sum(-1, keepdim=True)  # (B, K)
         else:
             t = probs.shape[1]
-            g = torch.ones(t) if self.cfg.combine == "mean" else torch.arange(1, t + 1, dtype=torch.float32)
-            g = (g / g.sum()).to(probs)  # (T,)
+            g = self.combine_weights if t == len(self.combine_weights) else self._combine_weights(t, probs.device)
+            g = g.to(probs.dtype)  # (T,)
             p = torch.einsum("btk,t->bk", probs, g)  # (B, K)
         return p.clamp_min(1e-12).log()  # (B, K)
 

@@ -27,7 +27,18 @@ projection (the paper's ``temporal_fc``), so the parameter counts match the pape
 attention per block, T+S and L+G two, axial three) and a model built from image ViT weights starts as the
 image model. The class token joins only the last step (replicated into each group, averaged back), as in
 the official divided block. ``space`` (S) follows the official code: each frame is an image with its own
-class token and no time embedding; the frame features are averaged before the head.
+class token and no time embedding; the frames' class tokens are averaged, then the final LayerNorm is
+applied (``vit.py``: ``torch.mean(x, 1)`` before ``self.norm``), then the head.
+
+Initialisation and regularisation, against the official ``vit.py``: every block's ``temporal_fc`` starts at
+zero. (The official loop reads ``if i > 0`` as if it skipped block 0, but its counter also counts the
+``ModuleList`` holding the blocks, which comes first in ``self.blocks.modules()``; so block 0 is zeroed too.)
+Stochastic depth grows linearly from 0 to ``drop_path_rate`` = 0.1 in the last block, the official default
+(``VisionTransformer(drop_path_rate=0.1)`` and the ``TimeSformer`` builder). It drops a sample's whole
+residual branch: one mask per sample, shared by the class token's and the patches' residuals of a step.
+The official code applies ``drop_path`` inside the attention groups instead (one mask per frame in the
+space step, one per patch position in the time step), so it can drop part of a sample's branch; we follow
+the definition of stochastic depth (Huang et al. 2016).
 
 Shapes: input ``(B, 3, T, H, W)`` float, ``H, W`` multiples of ``patch_size``, ``T <= num_frames`` (fewer
 frames linearly resample the time embedding; another patch grid bicubically resamples the space one);
@@ -37,7 +48,7 @@ output ``(B, num_classes)`` logits. Pretrained K400 weights: :mod:`vidlearn.mode
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -66,7 +77,7 @@ class TimeSformerConfig:
     qkv_bias: bool = True
     drop_rate: float = 0.0  # dropout after embeddings, attention projections and MLP layers
     attn_drop_rate: float = 0.0  # dropout on attention weights
-    drop_path_rate: float = 0.0  # stochastic depth, growing linearly to this value in the last block
+    drop_path_rate: float = 0.1  # stochastic depth, linear from 0 to this in the last block (official default)
     norm_eps: float = 1e-6
     use_sdpa: bool = True  # False: the readable softmax path (same numbers, slower)
     # std of the time embedding at initialisation. 0 (all zeros) as the official code, which starts from
@@ -84,12 +95,22 @@ class TimeSformerConfig:
         return replace(base, **overrides)
 
 
+def drop_path_mask(x: torch.Tensor, p: float, training: bool) -> Optional[torch.Tensor]:
+    """Stochastic depth's per-sample factor ``(B, 1, 1)``: 0 with probability ``p``, else ``1 / (1 - p)``.
+
+    ``None`` when nothing is dropped (``p == 0`` or eval mode). One mask serves every residual of a sample
+    that belongs to the same branch (the class token's and the patches').
+    """
+    if p == 0.0 or not training:
+        return None
+    keep = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), device=x.device) >= p  # (B, 1, 1)
+    return keep.to(x.dtype) / (1 - p)
+
+
 def drop_path(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     """Stochastic depth: zero a sample's whole residual branch with probability ``p`` (training only)."""
-    if p == 0.0 or not training:
-        return x
-    keep = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), device=x.device) >= p  # (B, 1, 1)
-    return x * keep.to(x.dtype) / (1 - p)
+    mask = drop_path_mask(x, p, training)
+    return x if mask is None else x * mask
 
 
 class Mlp(nn.Module):
@@ -119,9 +140,10 @@ class AttentionStep(nn.Module):
         """Shape: x ``(B, T*H'*W', D)``, cls ``(B, 1, D)`` -> the same, plus grouped weights or None."""
         y, cls_y, weights = attend_in_groups(self.attn, self.norm(x), self.step, grid,
                                              self.norm(cls) if self.with_cls else None, return_weights)
-        x = x + self.fc(drop_path(y, self.drop_path, self.training))  # (B, N, D)
+        mask = drop_path_mask(y, self.drop_path, self.training)  # (B, 1, 1) or None: one per sample
+        x = x + self.fc(y if mask is None else y * mask)  # (B, N, D)
         if cls_y is not None:
-            cls = cls + drop_path(cls_y, self.drop_path, self.training)  # (B, 1, D)
+            cls = cls + (cls_y if mask is None else cls_y * mask)  # (B, 1, D): the same mask
         return x, cls, weights
 
 
@@ -188,7 +210,7 @@ class TimeSformer(nn.Module):
         nn.init.trunc_normal_(self.cls_token, std=0.02)
         if self.time_embed is not None and self.cfg.time_embed_std > 0:
             nn.init.trunc_normal_(self.time_embed, std=self.cfg.time_embed_std)
-        for block in self.blocks:  # each step's output fc starts at zero (paper: temporal_fc)
+        for block in self.blocks:  # every block's step output fc starts at zero (official: temporal_fc)
             for step in block.steps.values():
                 if isinstance(step.fc, nn.Linear):
                     nn.init.zeros_(step.fc.weight)
@@ -231,14 +253,17 @@ class TimeSformer(nn.Module):
         return (self.cfg.patch_size, self.cfg.patch_size)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """The normalised class token, ``(B, C, T, H, W) -> (B, D)`` (for ``space``: the mean over frames)."""
+        """The normalised class token, ``(B, C, T, H, W) -> (B, D)``.
+
+        For ``space``: the frames' class tokens are averaged, then normalised (as the official code).
+        """
         clip = x
         x, cls, grid = self.embed(clip)  # (B', N, D), (B', 1, D)
         for block in self.blocks:
             x, cls, _ = block(x, cls, grid)
-        feats = self.norm(cls[:, 0])  # (B', D)
-        t = clip.shape[2] if self.time_embed is None else 1  # space-only: B' = B*T
-        return feats.view(clip.shape[0], t, feats.shape[-1]).mean(1)  # (B, D): space-only averages frames
+        t = clip.shape[2] if self.time_embed is None else 1  # space-only: B' = B*T (explicit: B may be 0)
+        cls = cls[:, 0].view(clip.shape[0], t, cls.shape[-1]).mean(1)  # (B, D): space-only averages frames
+        return self.norm(cls)  # (B, D)
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         return self.head(features)  # (B, num_classes)

@@ -119,6 +119,7 @@ class TSN(nn.Module):
             for bn in self.frozen_bns():
                 bn.weight.requires_grad_(False)
                 bn.bias.requires_grad_(False)
+        self.train(self.training)  # frozen from construction: a new module is in training mode
 
     def frozen_bns(self) -> List[nn.modules.batchnorm._BatchNorm]:
         """Partial BN: every batch norm of the backbone but the first (empty if ``partial_bn`` is off)."""
