@@ -124,7 +124,7 @@ def _cells(rows: Sequence[Mapping]) -> List[List[str]]:
 
 
 def _fill(rows: Sequence[Mapping]) -> List[List[str]]:
-    era_col = [ERA_COLORS.get(r["era"], "#ffffff") + "33" for r in rows]  # the era colour, 20% opaque
+    era_col = [ERA_COLORS.get(r["era"], "#ffffff") + "33" for r in rows]  # the era colour, mostly transparent
     return [era_col] * len(COLUMNS)
 
 
