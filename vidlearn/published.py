@@ -2,12 +2,17 @@
 
 Each :class:`Number` carries its source (the paper's key in ``book/references.bib`` and the table or section),
 the dataset and split it was measured on, and its setting (backbone, modalities, pre-training, views, input
-size). Chapters and the figure modules in :mod:`vidlearn.viz` read numbers from here (``number(key)``), never
-type them again; ``tests/test_published.py`` checks that no chapter or figure module states a published number
-that is not in this table.
+size). Code cells and the figure modules in :mod:`vidlearn.viz` read numbers from here (``number(key)``,
+``fmt(key)``, ``label(key)``), never type them; chapter prose may write a number out for readers in Jupyter and
+Colab, and ``tests/test_published.py`` checks that every published-looking number in a chapter, ``intro.md`` or a
+figure module is a value of this table. :data:`PAPERS` holds each paper's metadata and headline numbers, which
+both timelines (introduction and summary) draw.
 
-Where the seed survey (Zhu et al. 2020, arXiv 2012.06567) quotes a figure that differs from the paper, the
-entry keeps the paper's ``value``, the survey's in ``survey``, and why they differ in ``note``.
+``note`` says how the number was checked while the book was written: against the paper's abstract, an
+official repository's README or model zoo, or only as the seed survey (Zhu et al. 2020, arXiv 2012.06567, as
+the book's digest retells it) states it. Where the survey's figure differs from the paper's, the entry keeps the
+paper's ``value``, the survey's in ``survey``, and why in ``note``; the chapter shows both. Numbers that could
+be checked against neither were removed from the book.
 """
 
 from __future__ import annotations
