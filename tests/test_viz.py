@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from vidlearn import viz
+from vidlearn.published import NUMBERS, PAPERS, fmt
 
 
 def _frames(t=5, h=24, w=32, seed=0):
@@ -69,10 +70,20 @@ def test_flow_explorer_checks_that_flow_matches_the_frames():
         viz.flow_explorer(frames, flow[:, :2])
 
 
-def test_era_timeline_has_one_lane_per_era_and_all_milestones():
+def test_era_timeline_has_one_lane_per_era_and_every_paper_of_the_published_table():
     fig = viz.era_timeline()
     assert len(fig.data) == len(viz.ERA_COLORS)
-    assert sum(len(t.x) for t in fig.data) == len(viz.MILESTONES)
+    drawn = [name for t in fig.data for name in t.text]
+    assert sorted(drawn) == sorted(p.name for p in PAPERS)
+    hover = {name: cd[1] for t in fig.data for name, cd in zip(t.text, t.customdata)}
+    for p in PAPERS:  # each headline number is shown as the table formats it, with its dataset
+        for key in p.numbers:
+            assert fmt(key) in hover[p.name] and NUMBERS[key].dataset in hover[p.name], (p.name, key)
+
+
+def test_era_timeline_rejects_empty():
+    with pytest.raises(ValueError, match="empty"):
+        viz.era_timeline([])
 
 
 def test_book_build_renderer_emits_html_without_plotlyjs():

@@ -1,12 +1,13 @@
-"""Summary figures: the published timeline quotes each paper once, table sorting and scatter switches are static."""
+"""Summary figures: the published timeline draws each paper of vidlearn.published once; table sorting and
+scatter switches are static."""
 
 import pytest
 
 from vidlearn import list_models
+from vidlearn.published import NUMBERS, PAPERS
 from vidlearn.viz.style import ERA_COLORS
 from vidlearn.viz.summary import (
     COLUMNS,
-    PUBLISHED,
     SORTS,
     accuracy_cost_figure,
     comparison_table,
@@ -26,20 +27,23 @@ ROWS = [
 
 def test_published_papers_name_registered_models_and_known_eras():
     models = set(list_models())
-    for p in PUBLISHED:
+    for p in PAPERS:
         assert p.model in models, p.name
         assert p.era in ERA_COLORS, p.name
-        assert p.ucf101 is not None or p.k400 is not None or p.note, p.name
+        assert p.numbers or p.finding, p.name
 
 
-def test_published_timeline_draws_one_point_per_number_and_buttons_toggle_eras():
+def test_published_timeline_draws_every_paper_with_the_tables_numbers_and_buttons_toggle_eras():
     fig = published_timeline()
     assert [d.name for d in fig.data] == list(ERA_COLORS)
+    assert {t for d in fig.data for t in d.text} == {p.name for p in PAPERS}
     points = sum(len(d.x) for d in fig.data)
-    expected = sum(max(1, (p.ucf101 is not None) + (p.k400 is not None)) for p in PUBLISHED)
+    expected = sum(max(1, (p.ucf101 is not None) + (p.k400 is not None)) for p in PAPERS)
     assert points == expected
-    ys = sorted(y for d in fig.data for y in d.y)
-    assert 65.4 in ys and 98.0 in ys and 80.7 in ys
+    drawn = sorted(y for d in fig.data for y in d.y if y > 60)
+    table = sorted(NUMBERS[k].value for p in PAPERS for k in p.numbers
+                   if NUMBERS[k].dataset.startswith(("UCF101", "Kinetics-400")))
+    assert drawn == table  # the figure draws exactly the table's headline numbers, none typed again
     buttons = fig.layout.updatemenus[0].buttons
     assert len(buttons) == 1 + len(ERA_COLORS)
     assert buttons[2].args[0]["visible"] == [e == "Two-Stream" for e in ERA_COLORS]

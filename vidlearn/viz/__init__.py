@@ -2,8 +2,9 @@
 
 Importing this module registers the book's plotly template and, while the book is built, the renderer
 that makes figures show in Jupyter Book (see :mod:`vidlearn.viz.style`). Topic modules:
-``video`` (clips, samplers, datasets), ``flow``, ``timeline``, ``fusion`` (DeepVideo / fusion points),
-``two_stream``, ``inflation`` (I3D), ``attention`` (TimeSformer), and one module per later chapter.
+``video`` (clips, samplers, datasets), ``flow``, ``timeline`` (the papers of :mod:`vidlearn.published`),
+``fusion`` (DeepVideo / fusion points), ``two_stream``, ``inflation`` (I3D), ``attention`` (TimeSformer), and
+one module per later chapter.
 :func:`live` wraps any figure function in ipywidgets controls for Jupyter and Colab (the static figure
 elsewhere).
 """
@@ -20,12 +21,12 @@ from vidlearn.viz.fusion import accuracy_bars, fusion_points_figure, multires_st
 from vidlearn.viz.inflation import boring_video_figure, kernel_inflation_figure
 from vidlearn.viz.live import live
 from vidlearn.viz.style import ERA_COLORS, PALETTE, color_cycle
-from vidlearn.viz.timeline import MILESTONES, era_timeline
+from vidlearn.viz.timeline import era_timeline
 from vidlearn.viz.two_stream import flow_stack_figure
 from vidlearn.viz.video import clip_player, dataset_gallery, frame_grid, png_uri, sampler_timeline, to_uint8_frames
 
 __all__ = [
-    "ERA_COLORS", "PALETTE", "color_cycle", "MILESTONES", "era_timeline",
+    "ERA_COLORS", "PALETTE", "color_cycle", "era_timeline",
     "clip_player", "frame_grid", "dataset_gallery", "sampler_timeline", "png_uri", "to_uint8_frames",
     "flow_explorer", "flow_methods_figure", "flow_stack_figure",
     "fusion_points_figure", "multires_streams_figure", "accuracy_bars",

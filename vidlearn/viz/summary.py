@@ -1,10 +1,10 @@
 """Figures for the summary chapter: the published numbers of the four eras, and every vidlearn model compared.
 
 ``published_timeline`` puts each paper on one axis of years and one of published top-1 accuracy (UCF101 for
-the 2014-2017 works, Kinetics-400 after), coloured by era; papers for which the survey quotes no single
-headline number sit on a lane below, with their finding in the hover text. The numbers are exactly those the
-survey digest (Zhu et al. 2020, arXiv 2012.06567, as retold in the book's seed survey) quotes; the book's
-introduction keeps its own timeline (:func:`vidlearn.viz.timeline.era_timeline`).
+the 2014-2017 works, Kinetics-400 after), coloured by era; papers without a UCF101 or Kinetics-400 number sit
+on a lane below, with their finding in the hover text. Papers and numbers come from the book's one table,
+:mod:`vidlearn.published`, as do the introduction's timeline (:func:`vidlearn.viz.timeline.era_timeline`)
+and the hover texts (each number with its dataset and setting).
 
 ``comparison_table`` and ``accuracy_cost_figure`` show the rows the summary chapter measures: one per model,
 ``{"model", "paper", "era", "year", "params", "flops", "motion", "scene", "time_s"}``. Sorting buttons and the
@@ -14,82 +14,32 @@ the static book without a kernel.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence
 
 import plotly.graph_objects as go
 
+from vidlearn.published import NUMBERS, PAPERS, Paper, fmt
+from vidlearn.published import label as number_label
 from vidlearn.viz.style import ERA_COLORS
 
 ERAS = list(ERA_COLORS)
-# the hand-crafted state of the art the first deep models were measured against (iDT, UCF101)
-IDT_UCF101 = 87.9
+IDT = "idt.ucf101"  # the hand-crafted state of the art the first deep models were measured against
 
 
-@dataclass(frozen=True)
-class Published:
-    """One paper's published result, as the survey quotes it."""
-
-    name: str
-    year: float  # publication year (fraction = month / 12)
-    era: str
-    venue: str
-    idea: str
-    cite: str  # key in book/references.bib
-    model: str  # the vidlearn registered name of its representative model
-    ucf101: Optional[float] = None  # top-1 %, the survey's number
-    k400: Optional[float] = None  # top-1 %, the survey's number
-    note: str = ""  # what the number is, or the finding when the survey quotes no number
-
-
-PUBLISHED: List[Published] = [
-    Published("DeepVideo", 2014.45, "DeepVideo", "CVPR 2014", "a 2D CNN on frames; single, late, early, slow fusion",
-              "karpathy2014large", "slow_fusion", ucf101=65.4,
-              note="Sports-1M pre-training; all fusions close, far below iDT's 87.9%"),
-    Published("Two-Stream", 2014.9, "Two-Stream", "NeurIPS 2014", "RGB stream + stacked optical-flow stream, "
-              "late fusion", "simonyan2014two", "two_stream", ucf101=88.0, note="on a par with iDT (87.9%)"),
-    Published("Beyond Short Snippets", 2015.45, "Two-Stream", "CVPR 2015", "conv pooling and LSTMs over many "
-              "frames' features", "ng2015beyond", "lstm_snippets", ucf101=88.6, note="+0.6 over Two-Stream"),
-    Published("C3D", 2015.95, "3D CNNs", "ICCV 2015", "3x3x3 convolutions learn spatio-temporal features",
-              "tran2015learning", "c3d", ucf101=82.3,
-              note="1 net + linear SVM; 85.2% with 3 nets, 90.4% with iDT"),
-    Published("Two-Stream Fusion", 2016.45, "Two-Stream", "CVPR 2016", "fuse the streams at conv5 with 3D conv "
-              "+ 3D pooling", "feichtenhofer2016convolutional", "fusion_two_stream", ucf101=91.5,
-              note="about 91.5%"),
-    Published("TSN", 2016.7, "Two-Stream", "ECCV 2016", "K segments, one snippet each, segmental consensus",
-              "wang2016temporal", "tsn_two_stream", ucf101=94.0, note="about 94%"),
-    Published("I3D", 2017.5, "3D CNNs", "CVPR 2017", "inflate ImageNet 2D networks to 3D; the Kinetics data set",
-              "carreira2017quo", "i3d", ucf101=98.0, note="two-stream I3D, Kinetics pre-training"),
-    Published("Non-local", 2018.45, "3D CNNs", "CVPR 2018", "self-attention over all space-time positions",
-              "wang2018non", "nl_i3d_r50",
-              note="K400: about 4 points over I3D (ResNet backbone +1, non-local blocks +3)"),
-    Published("R(2+1)D", 2018.5, "3D CNNs", "CVPR 2018", "a 2D spatial conv then a 1D temporal conv",
-              "tran2018closer", "r2plus1d_18",
-              note="best of R2D, MCx, rMCx, R3D and R(2+1)D on Kinetics from scratch; easier to optimise"),
-    Published("TSM", 2019.75, "3D CNNs", "ICCV 2019", "shift channels along time: 3D modelling at 2D cost",
-              "lin2019tsm", "tsm_r50", note="a 2D CNN with shifts rivals 3D CNNs at a 2D CNN's cost"),
-    Published("SlowFast", 2019.8, "3D CNNs", "ICCV 2019", "a slow wide pathway and a fast thin one",
-              "feichtenhofer2019slowfast", "slowfast_r50", k400=79.8,
-              note="best model (R101 + non-local); 79.0% in the abstract; 28.3 mAP on AVA"),
-    Published("TimeSformer", 2021.1, "Video Transformers", "ICML 2021", "ViT on space-time patches, divided "
-              "space-time attention", "bertasius2021space", "timesformer", k400=80.7,
-              note="TimeSformer-L, ImageNet-21K pre-training"),
-]
-
-
-def _hover(p: Published, number: str) -> str:
-    return (f"<b>{p.name}</b> ({p.venue})<br>{p.idea}<br>{number}<br><i>{p.note}</i>"
+def _hover(p: Paper, key: Optional[str]) -> str:
+    number = number_label(key) if key else "no UCF101 or Kinetics-400 number"
+    return (f"<b>{p.name}</b> ({p.venue})<br>{p.idea}<br>{number}<br><i>{p.finding}</i>"
             f"<br>vidlearn: {p.model}")
 
 
-def published_timeline(papers: Optional[Sequence[Published]] = None,
-                       title: str = "Four eras: published top-1 accuracy, as the survey quotes it") -> go.Figure:
+def published_timeline(papers: Optional[Sequence[Paper]] = None,
+                       title: str = "Four eras: published top-1 accuracy") -> go.Figure:
     """Year (x) against published top-1 accuracy (y), one trace per era; UCF101 circles, Kinetics-400 diamonds.
 
-    Papers without a single headline number are drawn on a lane under the axis break (y = 55) with their
-    finding in the hover text. Buttons show all eras or one (``update`` of trace visibility: static-safe).
+    Papers without a UCF101 or Kinetics-400 number are drawn on a lane under the axis break (y = 55) with
+    their finding in the hover text. Buttons show all eras or one (``update`` of trace visibility: static-safe).
     """
-    papers = list(PUBLISHED if papers is None else papers)
+    papers = list(PAPERS if papers is None else papers)
     if not papers:
         raise ValueError("papers is empty")
     eras = [e for e in ERAS if any(p.era == e for p in papers)]
@@ -98,21 +48,21 @@ def published_timeline(papers: Optional[Sequence[Published]] = None,
     for era in eras:
         xs, ys, symbols, texts, hovers, where = [], [], [], [], [], []
         for p in sorted((p for p in papers if p.era == era), key=lambda p: p.year):
-            points = [(v, "circle", f"UCF101 {v:.1f}%") for v in [p.ucf101] if v is not None]
-            points += [(v, "diamond", f"Kinetics-400 {v:.1f}%") for v in [p.k400] if v is not None]
+            points = [(NUMBERS[k].value, "circle" if NUMBERS[k].dataset.startswith("UCF101") else "diamond", k)
+                      for k in p.numbers if NUMBERS[k].dataset.startswith(("UCF101", "Kinetics-400"))]
             if not points:
-                points = [(lane, "circle-open", "no single number quoted")]
-            for v, sym, number in points:
+                points = [(lane, "circle-open", None)]
+            for v, sym, key in points:
                 xs.append(p.year), ys.append(v), symbols.append(sym), texts.append(p.name)
-                hovers.append(_hover(p, number))
+                hovers.append(_hover(p, key))
                 # alternate labels above and below so that papers close in time do not collide
                 where.append("top center" if len(where) % 2 == 0 else "bottom center")
         fig.add_scatter(x=xs, y=ys, mode="markers+text", name=era, text=texts, textposition=where,
                         marker=dict(size=14, color=ERA_COLORS[era], symbol=symbols, line=dict(width=2,
                                     color=ERA_COLORS[era])),
                         hovertext=hovers, hoverinfo="text")
-    fig.add_hline(y=IDT_UCF101, line_dash="dot", line_color="gray",
-                  annotation_text=f"iDT, hand-crafted: {IDT_UCF101}% (UCF101)", annotation_position="bottom right")
+    fig.add_hline(y=NUMBERS[IDT].value, line_dash="dot", line_color="gray",
+                  annotation_text=f"iDT, hand-crafted: {fmt(IDT)} (UCF101)", annotation_position="bottom right")
     fig.add_hline(y=lane + 3, line_width=1, line_color="lightgray")
     n = len(eras)
     buttons = [dict(label="All eras", method="update", args=[{"visible": [True] * n}])]
@@ -174,7 +124,7 @@ def _cells(rows: Sequence[Mapping]) -> List[List[str]]:
 
 
 def _fill(rows: Sequence[Mapping]) -> List[List[str]]:
-    era_col = [ERA_COLORS.get(r["era"], "#ffffff") + "33" for r in rows]  # the era colour, 20% opaque
+    era_col = [ERA_COLORS.get(r["era"], "#ffffff") + "33" for r in rows]  # the era colour, mostly transparent
     return [era_col] * len(COLUMNS)
 
 
@@ -257,5 +207,5 @@ def accuracy_cost_figure(rows: Sequence[Mapping], chance: Optional[float] = None
     return fig
 
 
-__all__ = ["Published", "PUBLISHED", "IDT_UCF101", "published_timeline", "COLUMNS", "SORTS", "sort_rows",
+__all__ = ["IDT", "published_timeline", "COLUMNS", "SORTS", "sort_rows",
            "comparison_table", "accuracy_cost_figure"]
