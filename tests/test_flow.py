@@ -18,6 +18,8 @@ import torch
 from vidlearn.flow import (
     FLOW_METHODS,
     FlowCache,
+    FlowMethodFallback,
+    available_flow_methods,
     compute_flow,
     dequantize_flow,
     flow_to_rgb,
@@ -25,6 +27,7 @@ from vidlearn.flow import (
     make_colorwheel,
     quantize_flow,
     read_frames,
+    resolve_flow_method,
     stack_clip,
     stack_flow,
     time_flow,
@@ -172,10 +175,46 @@ def test_missing_cv2_raises_import_error_naming_the_wheel(shifted_pair, monkeypa
             compute_flow(shifted_pair, method)
 
 
-def test_tvl1_without_contrib_module_says_to_install_contrib(shifted_pair, monkeypatch):
-    monkeypatch.setitem(sys.modules, "cv2", types.SimpleNamespace(__version__="4.10.0"))  # no cv2.optflow
-    with pytest.raises(ImportError, match=r"cv2\.optflow.*opencv-contrib-python-headless"):
-        compute_flow(shifted_pair, "tvl1")
+@pytest.fixture
+def cv2_without_tvl1(monkeypatch):
+    """The real cv2 with an optflow module that lacks TV-L1, as Colab's opencv-python 5.0 (not contrib) has it."""
+    import cv2
+
+    monkeypatch.setattr(cv2, "optflow", types.SimpleNamespace(), raising=False)
+    return cv2
+
+
+def test_tvl1_on_an_opencv_without_it_warns_and_runs_dis(shifted_pair, cv2_without_tvl1):
+    assert available_flow_methods() == ("dis", "farneback")
+    with pytest.warns(FlowMethodFallback, match=r"no TV-L1.*'dis'.*opencv-contrib-python-headless"):
+        assert resolve_flow_method("tvl1") == "dis"
+    with pytest.warns(FlowMethodFallback):
+        flow = compute_flow(shifted_pair, "tvl1")
+    np.testing.assert_array_equal(flow, compute_flow(shifted_pair, "dis"))
+
+
+def test_time_flow_times_what_this_opencv_can_run(shifted_pair, cv2_without_tvl1):
+    assert set(time_flow(shifted_pair)) == {"dis", "farneback"}  # default: the available methods
+    with pytest.warns(FlowMethodFallback):
+        assert set(time_flow(shifted_pair, ("tvl1", "dis"))) == {"dis"}  # keyed by the method that ran
+
+
+def test_contrib_opencv_offers_every_method():
+    assert available_flow_methods() == FLOW_METHODS  # requirements.txt installs the contrib build
+    assert resolve_flow_method("tvl1") == "tvl1"
+
+
+def test_flow_cache_keys_a_fallback_on_the_method_that_ran(tmp_path, cv2_without_tvl1):
+    from vidlearn.data import write_video
+    from vidlearn.flow import FlowCache
+
+    video = tmp_path / "v.mp4"
+    write_video(video, (np.random.default_rng(0).random((4, 32, 32, 3)) * 255).astype(np.uint8), fps=8)
+    cache = FlowCache(tmp_path / "flow")
+    with pytest.warns(FlowMethodFallback):
+        cache.get_or_compute(video, [0, 1, 2])  # default dis
+        cache.get_or_compute(video, [0, 1, 2], method="tvl1")  # ran as DIS: the DIS entry, never a 'tvl1' one
+    assert (cache.misses, cache.hits) == (1, 1)
 
 
 def test_vidlearn_flow_imports_and_colours_flow_without_opencv():

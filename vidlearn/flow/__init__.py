@@ -6,12 +6,22 @@
 >>> x = stack_flow(flow, start=0, length=10)       # (20, H, W): [x_0, y_0, x_1, y_1, ...]
 >>> q = quantize_flow(flow, bound=20.0)            # uint8, what the two-stream papers stored as JPEGs
 
-Computing flow needs OpenCV (``cv2``; TV-L1 needs the contrib build), imported only when flow is
-computed; everything else here is numpy/torch. Used by the flow and Two-Stream/TSN chapters.
+Computing flow needs OpenCV (``cv2``), imported only when flow is computed; TV-L1 needs the contrib build,
+and elsewhere ``"tvl1"`` warns and runs DIS (see ``available_flow_methods()``). Everything else here is
+numpy/torch. Used by the flow and Two-Stream/TSN chapters.
 """
 
 from vidlearn.flow.cache import FlowCache, read_frames
-from vidlearn.flow.compute import DIS_PRESETS, FLOW_METHODS, compute_flow, time_flow, to_gray
+from vidlearn.flow.compute import (
+    DIS_PRESETS,
+    FLOW_METHODS,
+    FlowMethodFallback,
+    available_flow_methods,
+    compute_flow,
+    resolve_flow_method,
+    time_flow,
+    to_gray,
+)
 from vidlearn.flow.stack import (
     PAPER_STACK_LENGTH,
     dequantize_flow,
@@ -24,7 +34,7 @@ from vidlearn.flow.visualize import flow_to_rgb, flow_wheel, make_colorwheel
 
 __all__ = [
     "FLOW_METHODS", "DIS_PRESETS", "PAPER_STACK_LENGTH",
-    "compute_flow", "time_flow", "to_gray",
+    "compute_flow", "time_flow", "to_gray", "available_flow_methods", "resolve_flow_method", "FlowMethodFallback",
     "flow_to_rgb", "flow_wheel", "make_colorwheel",
     "stack_flow", "stack_clip", "unstack_flow", "quantize_flow", "dequantize_flow",
     "FlowCache", "read_frames",

@@ -34,7 +34,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from vidlearn.files import TEMP_MARK, atomic_path
-from vidlearn.flow.compute import compute_flow
+from vidlearn.flow.compute import compute_flow, resolve_flow_method
 from vidlearn.flow.stack import dequantize_flow, quantize_flow
 
 Size = Union[int, Tuple[int, int], None]
@@ -142,6 +142,8 @@ class FlowCache:
         indices = [int(i) for i in indices]
         if len(indices) < 2:
             raise ValueError(f"optical flow needs at least 2 frame indices, got {indices}")
+        if compute is None:  # key on the method that runs: a TV-L1 that fell back to DIS is stored as DIS
+            method = resolve_flow_method(method)
         entry, key = self._entry(path, indices, method, size, **options)
         hw = None if size is None or compute is not None else ((size, size) if isinstance(size, int) else tuple(size))
         if entry.is_file():

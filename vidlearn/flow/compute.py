@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable, Dict, Iterable
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 
 import numpy as np
 import torch
@@ -53,12 +55,55 @@ def _import_cv2(need_optflow: bool = False) -> Any:
         import cv2
     except ImportError as err:
         raise ImportError(f"optical flow needs OpenCV (`import cv2` failed: {err}); {_INSTALL_HINT}") from err
-    if need_optflow and not hasattr(cv2, "optflow"):
+    if need_optflow and not _has_tvl1(cv2):
         raise ImportError(
-            f"method 'tvl1' needs OpenCV's contrib module cv2.optflow, which this cv2 ({cv2.__version__}) "
-            f"lacks; {_INSTALL_HINT}, or use method='dis' or 'farneback'"
+            f"method 'tvl1' needs OpenCV's contrib module (cv2.optflow.DualTVL1OpticalFlow_create), which this "
+            f"cv2 ({cv2.__version__}) lacks; {_INSTALL_HINT}, or use method='dis' or 'farneback'"
         )
     return cv2
+
+
+def _has_tvl1(cv2: Any) -> bool:
+    # `cv2.optflow` alone is not enough: Colab's opencv-python 5.0 has the module without TV-L1 in it
+    return hasattr(getattr(cv2, "optflow", None), "DualTVL1OpticalFlow_create")
+
+
+class FlowMethodFallback(UserWarning):
+    """TV-L1 was asked for, this OpenCV build lacks it, and the best method it has ran instead."""
+
+
+def available_flow_methods() -> Tuple[str, ...]:
+    """The methods of :data:`FLOW_METHODS` that the installed OpenCV can run (``()`` without OpenCV).
+
+    Which OpenCV ``import cv2`` finds depends on what is installed: Colab has opencv-python, -headless and
+    the contrib build side by side, and only the contrib build has TV-L1.
+    """
+    try:
+        import cv2
+    except ImportError:
+        return ()
+    return tuple(m for m in FLOW_METHODS if m != "tvl1" or _has_tvl1(cv2))
+
+
+def resolve_flow_method(method: str) -> str:
+    """The method that will run for ``method``: itself, or ``"dis"`` for ``"tvl1"`` on an OpenCV without it.
+
+    The fallback warns (:class:`FlowMethodFallback`) and says what to install; ``compute_flow`` and
+    ``time_flow`` call this, so a chapter can ask which method ran.
+    """
+    if method not in FLOW_METHODS:
+        raise ValueError(f"unknown optical flow method {method!r}; valid methods: {', '.join(FLOW_METHODS)}")
+    if method == "tvl1":
+        cv2 = _import_cv2()
+        if not _has_tvl1(cv2):
+            warnings.warn(
+                f"this OpenCV ({cv2.__version__}, {Path(cv2.__file__).parent.name}) has no TV-L1 "
+                "(cv2.optflow.DualTVL1OpticalFlow_create); computing flow with 'dis', the best method it has. "
+                f"For TV-L1: {_INSTALL_HINT}",
+                FlowMethodFallback, stacklevel=3,
+            )
+            return "dis"
+    return method
 
 
 def to_gray(frames: np.ndarray | torch.Tensor) -> np.ndarray:
@@ -203,7 +248,9 @@ def compute_flow(frames: np.ndarray | torch.Tensor, method: str = "dis", **optio
         frames: a clip of ``T >= 2`` frames: uint8 ``(T, H, W, 3)`` RGB (decord's output) or uint8
             ``(T, H, W)`` grayscale, or a float ``(C, T, H, W)`` clip in [0, 1] (a vidlearn dataset's
             output); numpy or torch. It is converted to grayscale (:func:`to_gray`).
-        method: one of :data:`FLOW_METHODS`: ``"dis"`` (default), ``"farneback"`` or ``"tvl1"``.
+        method: one of :data:`FLOW_METHODS`: ``"dis"`` (default), ``"farneback"`` or ``"tvl1"``. Where
+            the installed OpenCV has no TV-L1, ``"tvl1"`` warns (:class:`FlowMethodFallback`) and runs
+            ``"dis"`` (:func:`resolve_flow_method` tells which method runs).
         **options: the method's parameters. ``dis``: ``preset`` (``"ultrafast"``, ``"fast"``,
             ``"medium"``; default ``"medium"``) and any DIS setter in snake case (``finest_scale=1``,
             ``variational_refinement_iterations=5``, ...). ``farneback``: the arguments of
@@ -218,12 +265,11 @@ def compute_flow(frames: np.ndarray | torch.Tensor, method: str = "dis", **optio
     Raises:
         ValueError: unknown method or option, fewer than 2 frames, wrong rank or channel count, NaN or inf
             in a float clip, or frames too small for ``"dis"`` (the message says the nearest size it takes).
-        ImportError: OpenCV (or, for ``"tvl1"``, its contrib module) is not installed; says what to install.
+        ImportError: OpenCV is not installed; says what to install.
 
     Shape: ``(T, H, W, 3)`` / ``(T, H, W)`` / ``(C, T, H, W)`` -> ``(2, T-1, H, W)``.
     """
-    if method not in FLOW_METHODS:
-        raise ValueError(f"unknown optical flow method {method!r}; valid methods: {', '.join(FLOW_METHODS)}")
+    method = resolve_flow_method(method)
     gray = to_gray(frames)  # (T, H, W)
     if gray.shape[0] < 2:
         raise ValueError(f"optical flow needs at least 2 frames, got T={gray.shape[0]} (shape {gray.shape})")
@@ -234,17 +280,22 @@ def compute_flow(frames: np.ndarray | torch.Tensor, method: str = "dis", **optio
 
 
 def time_flow(
-    frames: np.ndarray | torch.Tensor, methods: Iterable[str] = FLOW_METHODS, repeats: int = 1, **options: Any
+    frames: np.ndarray | torch.Tensor, methods: Optional[Iterable[str]] = None, repeats: int = 1, **options: Any
 ) -> Dict[str, float]:
     """Seconds per frame pair of each method on ``frames`` (the best of ``repeats`` runs).
 
+    ``methods`` defaults to :func:`available_flow_methods` (every method this OpenCV can run). The keys of the
+    result are the methods that ran: a ``"tvl1"`` that fell back to ``"dis"`` is timed once, as ``"dis"``.
     ``options`` are passed to every method, so leave them empty when timing more than one.
     """
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
     pairs = to_gray(frames).shape[0] - 1
     seconds = {}
-    for method in methods:
+    for asked in available_flow_methods() if methods is None else methods:
+        method = resolve_flow_method(asked)
+        if method in seconds:
+            continue
         best = float("inf")
         for _ in range(repeats):
             start = time.perf_counter()
