@@ -1,6 +1,8 @@
 """Summary figures: the published timeline draws each paper of vidlearn.published once; table sorting and
 scatter switches are static."""
 
+import re
+
 import pytest
 
 from vidlearn import list_models
@@ -90,3 +92,43 @@ def test_accuracy_cost_figure_switches_accuracy_and_cost():
     assert params.args[0]["x"] == [[500], [1000], [2000]]
     assert list(fig.data[1].x) == [3.0]  # MFLOPs
     assert fig.layout.xaxis.type == "log" and fig.layout.title.text
+
+
+# plotly 5 (Colab ships 5.24) takes hex colours of 3 or 6 digits, rgb/rgba/hsl/hsv functions and names, not
+# 8-digit hex: a table tinted with '#1f77b433' fails there with "Invalid element(s) received for 'color'"
+_PLOTLY5_COLOUR = re.compile(r"^(#[0-9a-fA-F]{3}|#[0-9a-fA-F]{6}|(rgb|rgba|hsl|hsla|hsv|hsva)\([^)]*\)|[a-z]+)$")
+
+
+def _colours(obj):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if "color" in k:
+                yield from (v if isinstance(v, (list, tuple)) else [v])
+            yield from _colours(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _colours(v)
+
+
+def _flat(values):
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            yield from _flat(v)
+        elif isinstance(v, str):
+            yield v
+
+
+def test_comparison_table_colours_are_ones_plotly_5_accepts():
+    fig = comparison_table(ROWS).to_plotly_json()
+    colours = list(_flat(_colours(fig)))
+    assert colours, "no colours found"
+    bad = sorted({c for c in colours if not _PLOTLY5_COLOUR.match(c)})
+    assert not bad, f"colours plotly 5 rejects: {bad}"
+
+
+def test_rgba_turns_hex_into_a_translucent_colour():
+    from vidlearn.viz.style import rgba
+
+    assert rgba("#1f77b4", 0.2) == "rgba(31,119,180,0.2)" and rgba("#fff", 1) == "rgba(255,255,255,1)"
+    with pytest.raises(ValueError, match="#rrggbb"):
+        rgba("#1f77b433", 0.2)

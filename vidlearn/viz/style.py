@@ -50,6 +50,22 @@ def one_variant_at_a_time(fig: go.Figure, names: Sequence[str],
     return menu, layout
 
 
+def rgba(hex_color: str, alpha: float) -> str:
+    """``"#1f77b4", 0.2 -> "rgba(31,119,180,0.2)"``: a translucent colour every plotly version accepts.
+
+    (8-digit hex such as ``"#1f77b433"`` is rejected by plotly 5, which Colab ships.)
+    """
+    h = hex_color.lstrip("#")
+    if len(h) == 3:
+        h = "".join(c * 2 for c in h)
+    if len(h) != 6 or any(c not in "0123456789abcdefABCDEF" for c in h):
+        raise ValueError(f"expected a colour '#rrggbb' or '#rgb', got {hex_color!r}")
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha:g})"
+
+
 def color_cycle() -> Iterator[str]:
     return itertools.cycle(PALETTE)
 

@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 
 from vidlearn.published import NUMBERS, PAPERS, Paper, fmt
 from vidlearn.published import label as number_label
-from vidlearn.viz.style import ERA_COLORS
+from vidlearn.viz.style import ERA_COLORS, rgba
 
 ERAS = list(ERA_COLORS)
 IDT = "idt.ucf101"  # the hand-crafted state of the art the first deep models were measured against
@@ -124,7 +124,7 @@ def _cells(rows: Sequence[Mapping]) -> List[List[str]]:
 
 
 def _fill(rows: Sequence[Mapping]) -> List[List[str]]:
-    era_col = [ERA_COLORS.get(r["era"], "#ffffff") + "33" for r in rows]  # the era colour, mostly transparent
+    era_col = [rgba(ERA_COLORS.get(r["era"], "#ffffff"), 0.2) for r in rows]  # the era colour, mostly transparent
     return [era_col] * len(COLUMNS)
 
 
