@@ -331,3 +331,26 @@ def test_pyav_decodes_only_from_the_keyframe_before_each_wanted_frame(tmp_path):
     counting.decoded = 0
     get_frames(reader, [1, 2, 17])  # 0..2, then a seek to keyframe 16: 16..17
     assert counting.decoded <= 3 + 2 + 2
+
+
+def test_a_torchcodec_without_ffmpeg_libraries_is_not_offered(monkeypatch):
+    # torchcodec's wheel imports without FFmpeg's shared libraries and fails only when a video is opened
+    import types
+
+    from vidlearn.data import io
+
+    def load_core_libraries():
+        raise RuntimeError("Could not load libtorchcodec")
+
+    fake = types.ModuleType("torchcodec")
+    fake._internally_replaced_utils = types.SimpleNamespace(load_core_libraries=load_core_libraries)
+    monkeypatch.setitem(sys.modules, "torchcodec", fake)
+    monkeypatch.setitem(sys.modules, "torchcodec.decoders", types.ModuleType("torchcodec.decoders"))
+    monkeypatch.setitem(sys.modules, "torchcodec._internally_replaced_utils", fake._internally_replaced_utils)
+    io._torchcodec_loads.cache_clear()
+    try:
+        assert "torchcodec" not in available_backends()
+        with pytest.raises(ImportError, match="'torchcodec' .* not installed here"):
+            io._choose_backend("torchcodec")
+    finally:
+        io._torchcodec_loads.cache_clear()

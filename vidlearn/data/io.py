@@ -31,6 +31,7 @@ Used by ``VideoFolder``, ``write_video_folder`` and the chapter "Working with vi
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 import numbers
@@ -106,13 +107,29 @@ BACKENDS = ("decord", "torchcodec", "pyav")  # in the order of preference: the f
 BACKEND_ENV = "VIDLEARN_VIDEO_BACKEND"
 
 
+@functools.cache
+def _torchcodec_loads() -> bool:
+    # `import torchcodec` succeeds without FFmpeg's shared libraries (they are not in its wheel) and only
+    # VideoDecoder then fails: load them up front, once (a failed load is slow: it tries six FFmpegs)
+    try:
+        from torchcodec import _internally_replaced_utils as libs
+    except Exception:  # a torchcodec laid out otherwise: trust the import
+        return True
+    try:
+        getattr(libs, "load_core_libraries", lambda: None)()
+    except Exception:
+        return False
+    return True
+
+
 def _importable(backend: str) -> bool:
     module = {"decord": "decord", "torchcodec": "torchcodec.decoders", "pyav": "av"}[backend]
     try:
+        importlib.import_module(module.split(".")[0])  # first: a hidden package (sys.modules[name] = None)
         importlib.import_module(module)
     except Exception:  # not installed, hidden (sys.modules[name] = None), or its native libraries are missing
         return False
-    return True
+    return backend != "torchcodec" or _torchcodec_loads()
 
 
 def available_backends() -> List[str]:
@@ -130,10 +147,10 @@ def _choose_backend(backend: Optional[str]) -> str:
     if backend is None and os.environ.get(BACKEND_ENV):
         backend, where = os.environ[BACKEND_ENV], f"${BACKEND_ENV}"
     if backend is None:
-        found = available_backends()
-        if not found:
-            raise ImportError("no video reader installed: pip install av (or decord, or torchcodec)")
-        return found[0]
+        for name in BACKENDS:  # the first installed (not available_backends(): it would try them all)
+            if _importable(name):
+                return name
+        raise ImportError("no video reader installed: pip install av (or decord, or torchcodec)")
     name = str(backend).strip().lower()
     name = "pyav" if name == "av" else name
     if name not in BACKENDS:
@@ -229,7 +246,8 @@ class _TorchCodecReader(VideoReader):
                                          num_ffmpeg_threads=num_threads)
             meta = self._decoder.metadata
             self.num_frames = len(self._decoder)
-            self.fps = float(meta.average_fps or 0.0)
+            # the header's rate (FFmpeg's avg_frame_rate, as decord and PyAV report it), else torchcodec's count
+            self.fps = float(getattr(meta, "average_fps_from_header", None) or meta.average_fps or 0.0)
             self.height, self.width = int(meta.height), int(meta.width)
         except (RuntimeError, ValueError, OSError) as err:
             raise _read_error(path, err, "torchcodec") from None
