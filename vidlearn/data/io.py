@@ -275,8 +275,9 @@ class _PyAVReader(VideoReader):
             if not self._container.streams.video:
                 raise VideoReadError(f"cannot read video {path}: the file has no video stream")
             stream = self._container.streams.video[0]
-            packets = [(p.pts, p.is_keyframe) for p in self._container.demux(stream)
-                       if p.size and p.pts is not None]
+            packets = [(p.pts if p.pts is not None else p.dts, p.is_keyframe)
+                       for p in self._container.demux(stream) if p.size]
+            packets = [(ts, key) for ts, key in packets if ts is not None]
         except av.FFmpegError as err:
             raise _read_error(path, err, "pyav") from None
         packets.sort()
@@ -288,12 +289,30 @@ class _PyAVReader(VideoReader):
             last = i if key else last
             self._key_before[i] = last
         self._stream = stream
+        self._counted = self._container.format.name == "avi"
         stream.thread_type = "AUTO" if num_threads != 1 else "SLICE"
         stream.thread_count = num_threads
         self.num_frames = len(packets)
         rate = stream.average_rate or stream.guessed_rate
         self.fps = float(rate) if rate else 0.0
         self.height, self.width = int(stream.codec_context.height), int(stream.codec_context.width)
+
+    def _frame_number(self, frame) -> int:
+        ts = frame.pts if frame.pts is not None else getattr(frame, "dts", None)
+        return self._index.get(ts, -1) if ts is not None else -1
+
+    def _decode_to(self, frames, want: int, pos: int):
+        """Decode on from ``frames`` until frame ``want``: ``(its pixels or None if passed, new pos)``."""
+        for frame in frames:
+            # AVI stores no presentation times: its "pts" of B-frame video are decode-order guesses, so
+            # after the first frame of a seek (a keyframe, whose number is right) frames are counted
+            at = pos + 1 if self._counted and pos >= 0 else self._frame_number(frame)
+            pos = max(pos, at)
+            if at == want:
+                return frame.to_ndarray(format="rgb24"), pos  # (H, W, 3)
+            if at > want:
+                break
+        return None, pos
 
     def decode(self, unique: np.ndarray) -> np.ndarray:
         import av
@@ -303,21 +322,17 @@ class _PyAVReader(VideoReader):
         pos = -1  # presentation index of the last frame decoded
         try:
             for want in unique.tolist():
-                if frames is None or want <= pos or self._key_before[want] > pos:  # seeking skips work
-                    self._container.seek(int(self._pts[want]), stream=self._stream, backward=True)
-                    frames, pos = self._container.decode(self._stream), -1
-                got = None
-                for frame in frames:
-                    at = self._index.get(frame.pts, -1) if frame.pts is not None else -1
-                    pos = max(pos, at)
-                    if at == want:
-                        got = frame.to_ndarray(format="rgb24")  # (H, W, 3)
-                        break
-                    if at > want:
-                        break
-                if got is None:
-                    raise VideoReadError(f"cannot read video {self.path}: pyav says: frame {want} of "
-                                         f"{self.num_frames} did not decode")
+                start, got = want, None
+                while got is None:
+                    if frames is None or want <= pos or self._key_before[want] > pos:  # seeking skips work
+                        self._container.seek(int(self._pts[start]), stream=self._stream, backward=True)
+                        frames, pos = self._container.decode(self._stream), -1
+                    got, pos = self._decode_to(frames, want, pos)
+                    if got is None:  # a keyframe flag that lies (AVI's index): start one keyframe earlier
+                        if self._key_before[start] == 0 and start != want:
+                            raise VideoReadError(f"cannot read video {self.path}: pyav says: frame {want} "
+                                                 f"of {self.num_frames} did not decode")
+                        start, frames = int(self._key_before[max(int(self._key_before[start]) - 1, 0)]), None
                 out.append(got)
         except av.FFmpegError as err:
             raise _read_error(self.path, err, "pyav") from None
