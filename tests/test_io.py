@@ -367,3 +367,14 @@ def test_pyav_reads_the_asked_frames_of_an_avi_with_b_frames(tmp_path, interval)
         back = read_video(path, indices, backend="pyav")
         which = np.round(back.reshape(len(back), -1).mean(1) / 8).astype(int).tolist()
         assert which == (list(range(30)) if indices is None else indices)
+
+
+@pytest.mark.parametrize("want", [0, 5, 9])
+def test_pyav_frame_that_never_decodes_is_a_read_error_not_a_hang(video, want):
+    path, _ = video
+    reader = open_video(path, backend="pyav")
+    reader._index = {}  # no decoded frame matches any packet: as in a file whose timestamps are broken
+    from vidlearn.data import get_frames
+
+    with pytest.raises(VideoReadError, match=f"{path.name}: pyav says: frame {want} of 10 did not decode"):
+        get_frames(reader, [want])

@@ -329,7 +329,7 @@ class _PyAVReader(VideoReader):
                         frames, pos = self._container.decode(self._stream), -1
                     got, pos = self._decode_to(frames, want, pos)
                     if got is None:  # a keyframe flag that lies (AVI's index): start one keyframe earlier
-                        if self._key_before[start] == 0 and start != want:
+                        if start == 0:  # decoded from the first frame and still not there
                             raise VideoReadError(f"cannot read video {self.path}: pyav says: frame {want} "
                                                  f"of {self.num_frames} did not decode")
                         start, frames = int(self._key_before[max(int(self._key_before[start]) - 1, 0)]), None
