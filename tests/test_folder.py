@@ -1,6 +1,6 @@
-"""VideoFolder over real mp4 files written by write_video_folder: round trip, samplers (one read per item,
-the same crop for SlowFast pathways and views), split files, and clear errors for corrupt, missing and
-empty inputs."""
+"""VideoFolder over real mp4 files written by write_video_folder, with every installed reader: round trip,
+samplers (one read per item, the same crop for SlowFast pathways and views), split files, and clear errors
+for corrupt, missing and empty inputs."""
 
 import re
 import shutil
@@ -23,7 +23,15 @@ from vidlearn.data import (
     write_video_folder,
 )
 from vidlearn.data import folder as folder_module
+from vidlearn.data.io import BACKEND_ENV, available_backends
 from vidlearn.data.transforms import RandomCrop
+
+
+@pytest.fixture(autouse=True, params=available_backends())
+def backend(request, monkeypatch):
+    """Every test here runs with each installed video reader (decord, torchcodec, PyAV) in turn."""
+    monkeypatch.setenv(BACKEND_ENV, request.param)
+    return request.param
 
 
 @pytest.fixture(scope="module")
@@ -248,3 +256,16 @@ def test_split_file_paths_that_leave_the_root_are_refused_with_the_line(tree, tm
     split.write_text(f"{c}/00000.mp4 1\n" + line.format(c=c, outside=outside) + " 1\n")
     with pytest.raises(ValueError, match=r"split.txt, line 2: .* leaves the video folder"):
         VideoFolder(root, split_file=split)
+
+
+def test_backend_argument_reads_the_same_clips_as_every_other_backend(tree):
+    sampler = DenseSampler(4, stride=2, train=False)
+    want = VideoFolder(tree, sampler=sampler, backend="pyav")[3][0]
+    for name in available_backends():
+        data = VideoFolder(tree, sampler=sampler, backend=name)
+        assert data.backend == name and torch.equal(data[3][0], want), name
+
+
+def test_an_unknown_backend_is_refused_when_the_folder_is_made(tree):
+    with pytest.raises(ValueError, match="backend= must be one of decord, torchcodec, pyav, got 'cv2'"):
+        VideoFolder(tree, backend="cv2")

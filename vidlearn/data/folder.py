@@ -13,7 +13,8 @@ same alphabetical classes). A split file cannot reach outside ``root``: a line w
 ``..`` part is an error naming the file and line (symbolic links inside the tree are followed, as a tree
 of links to another disk is a common way to lay out a dataset).
 
-Each item decodes only the frames its sampler picks (decord), so a 16-frame clip from a 10-minute video
+Each item decodes only the frames its sampler picks (with the reader :func:`~vidlearn.data.read_video` uses:
+decord, torchcodec or PyAV, whichever is installed, or ``backend=``), so a 16-frame clip from a 10-minute video
 costs 16 frames, not 10 minutes. Samplers that return several index sets (SlowFast's two pathways,
 multi-view testing) are read in one pass and transformed together, so every pathway and view gets the
 same crop and flip. Used by the book wherever real video is trained on, and by homework on own data.
@@ -28,14 +29,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from vidlearn.data.io import PathLike, get_frames, open_video
+from vidlearn.data.io import PathLike, _choose_backend, get_frames, open_video
 from vidlearn.data.samplers import UniformSampler
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov")
 
 
 class VideoFolder(Dataset):
-    """Videos in class folders (``root/<class>/<video>``), read with decord through a frame sampler.
+    """Videos in class folders (``root/<class>/<video>``), read through a frame sampler.
 
     Args:
         root: the folder holding one sub-folder per class.
@@ -49,6 +50,9 @@ class VideoFolder(Dataset):
         num_threads: decoding threads per video (1 suits DataLoader workers).
         classes: use only these class folders, numbered in this order (e.g. a ``SyntheticActions``'s
             ``.classes`` after :func:`write_video_folder`, to keep its labels); default: all, sorted.
+        backend: the video reader, ``"decord"``, ``"torchcodec"`` or ``"pyav"`` (see
+            :func:`~vidlearn.data.io.open_video`); ``None``: ``$VIDLEARN_VIDEO_BACKEND``, else the first
+            installed. Every backend gives the same frames.
 
     Items are ``(clip, label)``: ``clip`` float32 ``(C, T, H, W)`` (a ``(V, C, T, H, W)`` stack for
     multi-view samplers, a ``[slow, fast]`` list for SlowFast's), unless ``transform`` says otherwise.
@@ -59,13 +63,13 @@ class VideoFolder(Dataset):
             split file names a video that is not there (the message names the line).
         ValueError: a split-file line that is not ``<class>/<video> [label]``, or whose path leaves
             ``root`` (absolute, or with a ``..`` part); the message names the file and line.
-        VideoReadError: (when an item is read) a file decord cannot decode; the message names it.
+        VideoReadError: (when an item is read) a file that cannot be decoded; the message names it.
     """
 
     def __init__(self, root: PathLike, frames: int = 16, sampler: Optional[Callable] = None,
                  transform: Optional[Callable] = None, split_file: Optional[PathLike] = None,
                  extensions: Sequence[str] = VIDEO_EXTENSIONS, num_threads: int = 1,
-                 classes: Optional[Sequence[str]] = None):
+                 classes: Optional[Sequence[str]] = None, backend: Optional[str] = None):
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"video folder not found: {self.root}")
@@ -89,6 +93,7 @@ class VideoFolder(Dataset):
                                         f"{self.root} (classes found: {', '.join(self.classes)})")
         self.sampler = sampler if sampler is not None else UniformSampler(frames)
         self.transform, self.num_threads = transform, num_threads
+        self.backend = None if backend is None else _choose_backend(backend)  # an unknown one fails here
 
     def _is_video(self, p: Path) -> bool:
         return p.suffix.lower() in self.extensions and p.is_file() and not p.name.startswith(".")
@@ -124,7 +129,7 @@ class VideoFolder(Dataset):
 
     def __getitem__(self, index: int) -> Tuple[Union[torch.Tensor, List[torch.Tensor]], int]:
         path, label = self.samples[index]
-        reader = open_video(path, num_threads=self.num_threads)
+        reader = open_video(path, num_threads=self.num_threads, backend=self.backend)
         rng = None
         if getattr(self.sampler, "train", False):  # from torch's generator: distinct per DataLoader worker
             rng = np.random.default_rng(int(torch.randint(2**62, ())))

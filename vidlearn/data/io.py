@@ -1,15 +1,28 @@
-"""Reading and writing video files: decord reads, PyAV writes.
+"""Reading and writing video files: decord, torchcodec or PyAV reads, PyAV writes.
 
-``read_video(path, indices)`` decodes only the requested frames (decord seeks to the key frame before each
-run of indices), which is what training on long videos needs; ``write_video`` encodes H.264 (``libx264``,
-``yuv420p``, playable in every browser) or MPEG-4 Part 2 where the PyAV wheel lacks libx264. Errors name
-the file: a missing file is a ``FileNotFoundError``, a file decord cannot decode a :class:`VideoReadError`
-with decord's (and FFmpeg's) reason, an index past the end an ``IndexError`` giving the video's length,
-an index that is not a whole number (a float, a boolean mask) a ``TypeError``. ``write_video`` is atomic:
-it encodes to a temporary file next to the destination and renames it over the destination only when the
-encoding has finished, so an interrupted write leaves the previous file intact (:mod:`vidlearn.files`).
+``read_video(path, indices)`` decodes only the requested frames (seeking to the key frame before each run
+of indices and decoding forward), which is what training on long videos needs. Three readers, one API
+(``read_video``, ``video_info``, ``open_video`` + ``get_frames``, and ``VideoFolder`` on top):
+
+- decord, preferred where installed (fast; wheels only for Linux x86_64 and Windows, so a dependency
+  only there);
+- torchcodec, where installed (Colab preinstalls it);
+- PyAV, everywhere (a dependency of vidlearn: wheels for every platform).
+
+The first installed one is used; ``backend="pyav"`` (or ``$VIDLEARN_VIDEO_BACKEND``) chooses another, and
+``available_backends()`` lists those installed. All count frames the same way (one per video packet, in
+presentation order) and return the same frames for the same indices: pixel-equal on the files
+``write_video`` writes and on the sample clips (the tests check every installed backend against PyAV).
+``write_video`` encodes H.264 (``libx264``, ``yuv420p``, playable in every browser) or MPEG-4 Part 2
+where the PyAV wheel lacks libx264. Errors name the file: a missing file is a ``FileNotFoundError``, a
+file that cannot be decoded a :class:`VideoReadError` with the backend's (and FFmpeg's) reason, an index
+past the end an ``IndexError`` giving the video's length, an index that is not a whole number (a float, a
+boolean mask) a ``TypeError``. ``write_video`` is atomic: it encodes to a temporary file next to the
+destination and renames it over the destination only when the encoding has finished, so an interrupted
+write leaves the previous file intact (:mod:`vidlearn.files`).
 
     frames = read_video("clip.mp4", [0, 8, 16])   # uint8 (3, H, W, 3)
+    read_video("clip.mp4", [0, 8], backend="pyav")  # the same frames through PyAV
     video_info("clip.mp4")                        # {'num_frames': 120, 'fps': 29.97, 'height': 144, ...}
     write_video("out.mp4", frames, fps=8)
 
@@ -18,20 +31,19 @@ Used by ``VideoFolder``, ``write_video_folder`` and the chapter "Working with vi
 
 from __future__ import annotations
 
+import functools
+import importlib
 import math
 import numbers
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
 from vidlearn.files import atomic_path
-
-if TYPE_CHECKING:  # decord is imported when a video is opened, not with vidlearn
-    import decord
 
 PathLike = Union[str, os.PathLike]
 Indices = Union[Sequence[int], np.ndarray, torch.Tensor]
@@ -52,32 +64,11 @@ def _ffmpeg_reason(path: Path) -> str:
         return str(err)
 
 
-def _read_error(path: Path, err: BaseException) -> VideoReadError:
+def _read_error(path: Path, err: BaseException, backend: str) -> VideoReadError:
     said = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    reason = _ffmpeg_reason(path)
+    reason = "" if backend == "pyav" else _ffmpeg_reason(path)  # PyAV's reason is FFmpeg's already
     extra = f"; FFmpeg says: {reason}" if reason else ""
-    return VideoReadError(f"cannot read video {path}: decord says: {said}{extra}")
-
-
-def open_video(path: PathLike, num_threads: int = 1) -> decord.VideoReader:
-    """Open ``path`` with ``decord.VideoReader``, turning decord's failures into clear errors.
-
-    ``num_threads=1`` decodes on one thread, the right choice inside DataLoader workers (0: FFmpeg's auto).
-
-    Raises:
-        FileNotFoundError: no file at ``path``.
-        VideoReadError: the file is not a decodable video.
-    """
-    import decord
-
-    path = Path(path)
-    if not path.is_file():
-        what = "is a directory, not a video file" if path.is_dir() else "not found"
-        raise FileNotFoundError(f"video file {what}: {path}")
-    try:
-        return decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=num_threads)
-    except (RuntimeError, AssertionError, decord.DECORDError) as err:
-        raise _read_error(path, err) from None
+    return VideoReadError(f"cannot read video {path}: {backend} says: {said}{extra}")
 
 
 def _to_numpy(x) -> np.ndarray:
@@ -112,10 +103,276 @@ def _frame_indices(indices: Indices, path: PathLike) -> np.ndarray:
     return arr.astype(np.int64).reshape(-1)
 
 
-def get_frames(reader: decord.VideoReader, indices: Indices, path: PathLike = "<video>") -> np.ndarray:
-    """Decode ``indices`` from an open decord ``reader`` (see :func:`open_video`) as uint8 ``(T, H, W, 3)``."""
-    import decord
+BACKENDS = ("decord", "torchcodec", "pyav")  # in the order of preference: the first installed one is used
+BACKEND_ENV = "VIDLEARN_VIDEO_BACKEND"
 
+
+@functools.cache
+def _torchcodec_loads() -> bool:
+    # `import torchcodec` succeeds without FFmpeg's shared libraries (they are not in its wheel) and only
+    # VideoDecoder then fails: load them up front, once (a failed load is slow: it tries six FFmpegs)
+    try:
+        from torchcodec import _internally_replaced_utils as libs
+    except Exception:  # a torchcodec laid out otherwise: trust the import
+        return True
+    try:
+        getattr(libs, "load_core_libraries", lambda: None)()
+    except Exception:
+        return False
+    return True
+
+
+def _importable(backend: str) -> bool:
+    module = {"decord": "decord", "torchcodec": "torchcodec.decoders", "pyav": "av"}[backend]
+    try:
+        importlib.import_module(module.split(".")[0])  # first: a hidden package (sys.modules[name] = None)
+        importlib.import_module(module)
+    except Exception:  # not installed, hidden (sys.modules[name] = None), or its native libraries are missing
+        return False
+    return backend != "torchcodec" or _torchcodec_loads()
+
+
+def available_backends() -> List[str]:
+    """The video readers installed here, preferred first: a subset of ``("decord", "torchcodec", "pyav")``.
+
+    decord where it has wheels (Linux x86_64, Windows), torchcodec where it is installed (Colab), PyAV
+    everywhere (a dependency of vidlearn). :func:`read_video` uses the first unless told otherwise.
+    """
+    return [b for b in BACKENDS if _importable(b)]
+
+
+def _choose_backend(backend: Optional[str]) -> str:
+    """``backend``, else ``$VIDLEARN_VIDEO_BACKEND``, else the first of :func:`available_backends`."""
+    where = "backend="
+    if backend is None and os.environ.get(BACKEND_ENV):
+        backend, where = os.environ[BACKEND_ENV], f"${BACKEND_ENV}"
+    if backend is None:
+        for name in BACKENDS:  # the first installed (not available_backends(): it would try them all)
+            if _importable(name):
+                return name
+        raise ImportError("no video reader installed: pip install av (or decord, or torchcodec)")
+    name = str(backend).strip().lower()
+    name = "pyav" if name == "av" else name
+    if name not in BACKENDS:
+        raise ValueError(f"{where} must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if not _importable(name):
+        raise ImportError(f"video backend {name!r} (from {where}) is not installed here; installed: "
+                          f"{', '.join(available_backends()) or 'none'}")
+    return name
+
+
+class VideoReader:
+    """An open video: ``len(reader)`` frames of ``reader.height`` x ``reader.width`` at ``reader.fps``.
+
+    Made by :func:`open_video`; ``reader.backend`` names the library decoding it. :func:`get_frames` reads
+    frames from it. Every backend counts frames the same way (one per video packet, in presentation order).
+    """
+
+    backend = ""
+
+    def __init__(self, path: Path, num_threads: int):
+        self.path, self.num_threads = path, num_threads
+
+    def __len__(self) -> int:
+        return self.num_frames
+
+    def decode(self, unique: np.ndarray) -> np.ndarray:
+        """Frames ``unique`` (sorted, distinct, in ``[0, len)``) as uint8 ``(U, H, W, 3)``."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return (f"VideoReader({str(self.path)!r}, backend={self.backend!r}, {self.num_frames} frames, "
+                f"{self.width}x{self.height}, {self.fps:g} fps)")
+
+
+class _DecordReader(VideoReader):
+    backend = "decord"
+
+    def __init__(self, path: Path, num_threads: int):
+        import decord
+
+        super().__init__(path, num_threads)
+        try:
+            self._reader = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=num_threads)
+            self.num_frames = len(self._reader)
+            self.fps = float(self._reader.get_avg_fps())
+        except (RuntimeError, AssertionError, decord.DECORDError) as err:
+            raise _read_error(path, err, "decord") from None
+        self._size: Optional[tuple] = None
+
+    def _shape(self) -> tuple:  # decord knows the size only by decoding a frame: done once, when asked
+        if self._size is None:
+            try:
+                self._size = tuple(_to_numpy(self._reader[0]).shape[:2]) if self.num_frames else (0, 0)
+            except Exception as err:
+                raise _read_error(self.path, err, "decord") from None
+        return self._size
+
+    @property
+    def height(self) -> int:
+        return int(self._shape()[0])
+
+    @property
+    def width(self) -> int:
+        return int(self._shape()[1])
+
+    def decode(self, unique: np.ndarray) -> np.ndarray:
+        import decord
+
+        try:
+            frames = _to_numpy(self._reader.get_batch(unique.tolist()))  # (U, H, W, 3)
+            padded = frames.ndim != 4 or frames.shape[-1] != 3
+        except decord.DECORDError as err:
+            if "DECORDArrayCopyFromTo" not in str(err):  # the padded-rows bug; anything else is a bad file
+                raise _read_error(self.path, err, "decord") from None
+            padded = True
+        if padded:
+            try:
+                frames = np.stack([_unpad(_to_numpy(self._reader[int(i)])) for i in unique])  # (U, H, W, 3)
+            except (decord.DECORDError, RuntimeError) as err:
+                raise _read_error(self.path, err, "decord") from None
+        return frames
+
+
+class _TorchCodecReader(VideoReader):
+    backend = "torchcodec"
+
+    def __init__(self, path: Path, num_threads: int):
+        from torchcodec.decoders import VideoDecoder
+
+        super().__init__(path, num_threads)
+        try:  # seek_mode "exact" (the default) scans the file: frames counted and indexed as decord does
+            self._decoder = VideoDecoder(str(path), device="cpu", dimension_order="NHWC",
+                                         num_ffmpeg_threads=num_threads)
+            meta = self._decoder.metadata
+            self.num_frames = len(self._decoder)
+            # the header's rate (FFmpeg's avg_frame_rate, as decord and PyAV report it), else torchcodec's count
+            self.fps = float(getattr(meta, "average_fps_from_header", None) or meta.average_fps or 0.0)
+            self.height, self.width = int(meta.height), int(meta.width)
+        except (RuntimeError, ValueError, OSError) as err:
+            raise _read_error(path, err, "torchcodec") from None
+
+    def decode(self, unique: np.ndarray) -> np.ndarray:
+        try:
+            return self._decoder.get_frames_at(indices=unique.tolist()).data.numpy()  # (U, H, W, 3)
+        except (RuntimeError, ValueError, IndexError) as err:
+            raise _read_error(self.path, err, "torchcodec") from None
+
+
+class _PyAVReader(VideoReader):
+    """PyAV (FFmpeg): the packets are indexed once (no decoding), then each run of wanted frames is decoded
+    forward from the keyframe before it, as decord does; frames are counted and numbered as decord does,
+    one per video packet in presentation (pts) order."""
+
+    backend = "pyav"
+
+    def __init__(self, path: Path, num_threads: int):
+        import av
+
+        super().__init__(path, num_threads)
+        try:
+            self._container = av.open(str(path))
+            if not self._container.streams.video:
+                raise VideoReadError(f"cannot read video {path}: the file has no video stream")
+            stream = self._container.streams.video[0]
+            packets = [(p.pts if p.pts is not None else p.dts, p.is_keyframe)
+                       for p in self._container.demux(stream) if p.size]
+            packets = [(ts, key) for ts, key in packets if ts is not None]
+        except av.FFmpegError as err:
+            raise _read_error(path, err, "pyav") from None
+        packets.sort()
+        self._pts = np.array([pts for pts, _ in packets], dtype=np.int64)  # presentation order
+        self._index = {int(pts): i for i, pts in enumerate(self._pts)}
+        self._key_before = np.zeros(len(packets), dtype=np.int64)  # the keyframe decoding frame i starts at
+        last = 0
+        for i, (_, key) in enumerate(packets):
+            last = i if key else last
+            self._key_before[i] = last
+        self._stream = stream
+        self._counted = self._container.format.name == "avi"
+        stream.thread_type = "AUTO" if num_threads != 1 else "SLICE"
+        stream.thread_count = num_threads
+        self.num_frames = len(packets)
+        rate = stream.average_rate or stream.guessed_rate
+        self.fps = float(rate) if rate else 0.0
+        self.height, self.width = int(stream.codec_context.height), int(stream.codec_context.width)
+
+    def _frame_number(self, frame) -> int:
+        ts = frame.pts if frame.pts is not None else getattr(frame, "dts", None)
+        return self._index.get(ts, -1) if ts is not None else -1
+
+    def _decode_to(self, frames, want: int, pos: int):
+        """Decode on from ``frames`` until frame ``want``: ``(its pixels or None if passed, new pos)``."""
+        for frame in frames:
+            # AVI stores no presentation times: its "pts" of B-frame video are decode-order guesses, so
+            # after the first frame of a seek (a keyframe, whose number is right) frames are counted
+            at = pos + 1 if self._counted and pos >= 0 else self._frame_number(frame)
+            pos = max(pos, at)
+            if at == want:
+                return frame.to_ndarray(format="rgb24"), pos  # (H, W, 3)
+            if at > want:
+                break
+        return None, pos
+
+    def decode(self, unique: np.ndarray) -> np.ndarray:
+        import av
+
+        out: List[np.ndarray] = []
+        frames = None  # the running decoder (an iterator of frames), None until the first seek
+        pos = -1  # presentation index of the last frame decoded
+        try:
+            for want in unique.tolist():
+                start, got = want, None
+                while got is None:
+                    if frames is None or want <= pos or self._key_before[want] > pos:  # seeking skips work
+                        self._container.seek(int(self._pts[start]), stream=self._stream, backward=True)
+                        frames, pos = self._container.decode(self._stream), -1
+                    got, pos = self._decode_to(frames, want, pos)
+                    if got is None:  # a keyframe flag that lies (AVI's index): start one keyframe earlier
+                        if start == 0:  # decoded from the first frame and still not there
+                            raise VideoReadError(f"cannot read video {self.path}: pyav says: frame {want} "
+                                                 f"of {self.num_frames} did not decode")
+                        start, frames = int(self._key_before[max(int(self._key_before[start]) - 1, 0)]), None
+                out.append(got)
+        except av.FFmpegError as err:
+            raise _read_error(self.path, err, "pyav") from None
+        return np.stack(out)  # (U, H, W, 3)
+
+    def __del__(self):
+        container = getattr(self, "_container", None)
+        if container is not None:
+            container.close()
+
+
+_READERS = {"decord": _DecordReader, "torchcodec": _TorchCodecReader, "pyav": _PyAVReader}
+
+
+def open_video(path: PathLike, num_threads: int = 1, backend: Optional[str] = None) -> VideoReader:
+    """Open ``path`` for reading with ``backend`` (see :func:`available_backends`), as a :class:`VideoReader`.
+
+    ``backend=None`` takes ``$VIDLEARN_VIDEO_BACKEND`` when set, else the first installed of decord,
+    torchcodec, PyAV. ``num_threads=1`` decodes on one thread, the right choice inside DataLoader workers
+    (0: FFmpeg's auto).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        VideoReadError: the file is not a decodable video (the message names it and the backend's reason).
+        ValueError: an unknown ``backend``; ImportError: one that is not installed.
+    """
+    name = _choose_backend(backend)
+    path = Path(path)
+    if not path.is_file():
+        what = "is a directory, not a video file" if path.is_dir() else "not found"
+        raise FileNotFoundError(f"video file {what}: {path}")
+    return _READERS[name](path, num_threads)
+
+
+def get_frames(reader: VideoReader, indices: Indices, path: Optional[PathLike] = None) -> np.ndarray:
+    """Decode ``indices`` from an open ``reader`` (see :func:`open_video`) as uint8 ``(T, H, W, 3)``."""
+    if not isinstance(reader, VideoReader):
+        raise TypeError(f"get_frames expects a VideoReader from vidlearn.data.open_video, got "
+                        f"{type(reader).__name__}")
+    path = reader.path if path is None else path
     n = len(reader)
     idx = _frame_indices(indices, path)
     bad = idx[(idx < -n) | (idx >= n)]
@@ -123,54 +380,44 @@ def get_frames(reader: decord.VideoReader, indices: Indices, path: PathLike = "<
         raise IndexError(f"frame indices {bad[:5].tolist()} out of range for {path}, which has {n} frames "
                          f"(valid: 0 to {n - 1}, or -{n} to -1)")
     if idx.size == 0:
-        h, w = _to_numpy(reader[0]).shape[:2]
-        return np.zeros((0, h, w, 3), dtype=np.uint8)
+        return np.zeros((0, reader.height, reader.width, 3), dtype=np.uint8)
     unique, inverse = np.unique(idx % n, return_inverse=True)  # decode each frame once, in file order
-    try:
-        frames = _to_numpy(reader.get_batch(unique.tolist()))  # (U, H, W, 3)
-        padded = frames.ndim != 4 or frames.shape[-1] != 3
-    except decord.DECORDError as err:
-        if "DECORDArrayCopyFromTo" not in str(err):  # the padded-rows bug; anything else is a bad file
-            raise _read_error(Path(path), err) from None
-        padded = True
-    if padded:
-        try:
-            frames = np.stack([_unpad(_to_numpy(reader[int(i)])) for i in unique])  # (U, H, W, 3)
-        except (decord.DECORDError, RuntimeError) as err:
-            raise _read_error(Path(path), err) from None
-    return frames[inverse]  # (T, H, W, 3)
+    frames = reader.decode(unique)  # (U, H, W, 3)
+    return np.ascontiguousarray(frames[inverse.reshape(-1)])  # (T, H, W, 3)
 
 
-def read_video(path: PathLike, indices: Optional[Indices] = None, num_threads: int = 1) -> np.ndarray:
-    """Decode frames of the video at ``path`` with decord, only those in ``indices`` (all when ``None``).
+def read_video(path: PathLike, indices: Optional[Indices] = None, num_threads: int = 1,
+               backend: Optional[str] = None) -> np.ndarray:
+    """Decode frames of the video at ``path``, only those in ``indices`` (all when ``None``).
 
     Args:
         indices: frame numbers, integers (any order, repeats allowed, negative counts from the end).
+        backend: ``"decord"``, ``"torchcodec"`` or ``"pyav"``; ``None``: ``$VIDLEARN_VIDEO_BACKEND``, else
+            the first of :func:`available_backends`. Every backend gives the same frames for the same
+            indices.
 
     Returns:
         uint8 array ``(T, H, W, 3)``, RGB, in the order of ``indices``.
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        VideoReadError: the file cannot be decoded (the message names it and gives decord's reason).
+        VideoReadError: the file cannot be decoded (the message names it and gives the backend's reason).
         IndexError: an index is outside the video (the message gives its length).
         TypeError: ``indices`` are not whole numbers (floats, a boolean mask).
     """
-    reader = open_video(path, num_threads=num_threads)
+    reader = open_video(path, num_threads=num_threads, backend=backend)
     if indices is None:
         indices = np.arange(len(reader))
     return get_frames(reader, indices, path)
 
 
-def video_info(path: PathLike) -> Dict[str, Union[int, float]]:
-    """``{"num_frames", "fps", "height", "width"}`` of the video at ``path`` (decodes one frame)."""
-    reader = open_video(path)
-    try:
-        h, w = _to_numpy(reader[0]).shape[:2]
-        fps = float(reader.get_avg_fps())
-    except Exception as err:
-        raise _read_error(Path(path), err) from None
-    return {"num_frames": len(reader), "fps": fps, "height": int(h), "width": int(w)}
+def video_info(path: PathLike, backend: Optional[str] = None) -> Dict[str, Union[int, float]]:
+    """``{"num_frames", "fps", "height", "width"}`` of the video at ``path``."""
+    reader = open_video(path, backend=backend)
+    if reader.num_frames == 0:
+        raise VideoReadError(f"cannot read video {path}: {reader.backend} finds no frames in it")
+    return {"num_frames": len(reader), "fps": reader.fps, "height": int(reader.height),
+            "width": int(reader.width)}
 
 
 def _encoder() -> str:
@@ -222,7 +469,7 @@ def write_video(path: PathLike, frames: Union[np.ndarray, torch.Tensor], fps: fl
         keyframe_interval: a keyframe (an independently decodable frame) every this many frames, as
             cameras and streaming sites write them (often every 1-2 seconds). ``None`` keeps the
             encoder's default (x264: at most every 250 frames, so a short clip has one keyframe). A reader
-            that seeks (decord, :class:`~vidlearn.data.VideoFolder`) decodes from the keyframe before
+            that seeks (:func:`read_video`, :class:`~vidlearn.data.VideoFolder`) decodes from the keyframe before
             the first sampled frame, so short intervals make sampled reading of long videos faster and the
             files larger.
 
