@@ -21,8 +21,12 @@ $(PLOTLYJS): $(STAMP)
 	mkdir -p book/_static
 	cp "$$($(PY) -c 'import os, plotly; print(os.path.join(os.path.dirname(plotly.__file__), "package_data", "plotly.min.js"))')" $@
 
-# the HTML book in _build/html; chapters run at $VIDLEARN_SCALE (default: gpu with CUDA, else cpu)
+# the HTML book in _build/html; chapters run at $VIDLEARN_SCALE (default: gpu with CUDA, else cpu). Jupyter
+# Book's execution cache keeps chapters whose code did not change; it is emptied first when it holds
+# outputs of another package source, pin set or scale (tests/book/nbcache.py).
+JUPYTER_CACHE := _build/.jupyter_cache
 book: $(STAMP) $(PLOTLYJS)
+	$(PY) tests/book/nbcache.py prepare $(JUPYTER_CACHE)
 	VIDLEARN_BOOK_BUILD=1 $(VENV)/bin/jupyter-book build . -W --keep-going
 
 # unit tests, every notebook under nbval at the ci scale, the book with warnings as errors checked in a
@@ -56,8 +60,12 @@ $(ACTIONLINT):
 lint-workflows: $(STAMP) $(ACTIONLINT)
 	$(PY) -m pytest tests/workflows -q
 
+# every chapter under nbval at ci, as the book build runs it (VIDLEARN_BOOK_BUILD=1: static figures). The
+# chapters run once in `make test`: each one whose every cell passed is stored with its outputs in Jupyter
+# Book's execution cache (emptied first), and book-check renders those outputs instead of running it again.
 notebooks: $(STAMP)
-	VIDLEARN_SCALE=ci VIDLEARN_PROGRESS=0 $(PY) -m pytest --nbval-lax book -q -p no:cacheprovider
+	VIDLEARN_SCALE=ci VIDLEARN_PROGRESS=0 VIDLEARN_BOOK_BUILD=1 $(PY) -m pytest --nbval-lax book -q \
+	  -p no:cacheprovider -p tests.book.nbcache --book-cache $(JUPYTER_CACHE)
 
 # Debian's Chromium and its chromedriver for the browser check (never a downloaded browser); installed when missing.
 # selenium itself comes from requirements.txt.
@@ -69,9 +77,11 @@ browser:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 # the book built at ci scale with warnings as errors, then every page checked in headless Chromium
-# (tests/book: console errors, figures drawn, sliders respond, no network, links, images, screenshots)
+# (tests/book: console errors, figures drawn, sliders respond, no network, links, images, screenshots).
+# Chapters that `make notebooks` ran from this tree come from the cache; any other is executed here.
 book-check: $(STAMP) $(PLOTLYJS) browser
-	rm -rf _build/.jupyter_cache _build/jupyter_execute
+	rm -rf _build/html _build/.doctrees _build/jupyter_execute
+	VIDLEARN_SCALE=ci $(PY) tests/book/nbcache.py prepare $(JUPYTER_CACHE)
 	VIDLEARN_SCALE=ci VIDLEARN_BOOK_BUILD=1 $(VENV)/bin/jupyter-book build . -W --keep-going
 	$(PY) -m pytest tests/book -q
 
