@@ -1,6 +1,7 @@
 """Data and optical flow: how fast clips and flow fields reach the model.
 
-* ``VideoFolder`` (decord, decoding only up to the sampled frames and converting only those) against the
+* ``VideoFolder`` (vidlearn's reader, the first installed of decord, torchcodec and PyAV, decoding only up
+  to the sampled frames and converting only those) against the
   obvious alternative, decoding every frame of every video with PyAV and sampling afterwards, on an mp4
   tree written by ``write_video_folder``. Target: >= 3x more clips per second.
 * ``SyntheticActions`` generation against the training throughput of each tiny model (the loader must

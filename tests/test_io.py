@@ -369,6 +369,23 @@ def test_pyav_reads_the_asked_frames_of_an_avi_with_b_frames(tmp_path, interval)
         assert which == (list(range(30)) if indices is None else indices)
 
 
+@pytest.mark.parametrize("interval", [None, 8])
+def test_the_automatic_choice_reads_the_asked_frames_of_an_h264_avi(tmp_path, interval, monkeypatch):
+    # decord misreads sampled frames of H.264 in AVI ([29, 3, 17] of 30 frames as [0, 3, 17], or as
+    # [5, 3, 1] with several keyframes): an automatic choice reads .avi with PyAV, other files as before
+    monkeypatch.delenv(BACKEND_ENV, raising=False)
+    frames = np.stack([np.full((16, 16, 3), 8 * i, np.uint8) for i in range(30)])
+    path = write_video(tmp_path / "b.avi", frames, fps=8, codec="libx264", keyframe_interval=interval)
+    assert open_video(path).backend == "pyav"
+    indices = [29, 3, 17, 8, 9, 1, 12]
+    back = read_video(path, indices)
+    assert np.round(back.reshape(len(back), -1).mean(1) / 8).astype(int).tolist() == indices
+    mp4 = write_video(tmp_path / "b.mp4", frames, fps=8, codec="libx264", keyframe_interval=interval)
+    assert open_video(mp4).backend == BACKENDS[0]
+    if "decord" in BACKENDS:  # asked for, decord is still used (and still wrong on this file)
+        assert open_video(path, backend="decord").backend == "decord"
+
+
 @pytest.mark.parametrize("want", [0, 5, 9])
 def test_pyav_frame_that_never_decodes_is_a_read_error_not_a_hang(video, want):
     path, _ = video

@@ -9,7 +9,8 @@ of indices and decoding forward), which is what training on long videos needs. T
 - torchcodec, where installed (Colab preinstalls it);
 - PyAV, everywhere (a dependency of vidlearn: wheels for every platform).
 
-The first installed one is used; ``backend="pyav"`` (or ``$VIDLEARN_VIDEO_BACKEND``) chooses another, and
+The first installed one is used (for ``.avi`` files PyAV comes first: decord misreads sampled frames of
+H.264 in AVI); ``backend="pyav"`` (or ``$VIDLEARN_VIDEO_BACKEND``) chooses another, and
 ``available_backends()`` lists those installed. All count frames the same way (one per video packet, in
 presentation order) and return the same frames for the same indices: pixel-equal on the files
 ``write_video`` writes and on the sample clips (the tests check every installed backend against PyAV).
@@ -104,6 +105,10 @@ def _frame_indices(indices: Indices, path: PathLike) -> np.ndarray:
 
 
 BACKENDS = ("decord", "torchcodec", "pyav")  # in the order of preference: the first installed one is used
+# AVI files: decord 0.6 returns wrong frames for sampled reads of H.264 in AVI (asked for [29, 3, 17, 8] of a
+# 30-frame clip, it returns [0, 3, 17, 8] with one keyframe and [5, 3, 1, 0] with a keyframe every 8 frames;
+# MPEG-4 Part 2 AVIs such as UCF101's and HMDB51's read right), so an automatic choice reads .avi with PyAV
+AVI_BACKENDS = ("pyav", "torchcodec", "decord")
 BACKEND_ENV = "VIDLEARN_VIDEO_BACKEND"
 
 
@@ -141,13 +146,15 @@ def available_backends() -> List[str]:
     return [b for b in BACKENDS if _importable(b)]
 
 
-def _choose_backend(backend: Optional[str]) -> str:
-    """``backend``, else ``$VIDLEARN_VIDEO_BACKEND``, else the first of :func:`available_backends`."""
+def _choose_backend(backend: Optional[str], path: Optional[PathLike] = None) -> str:
+    """``backend``, else ``$VIDLEARN_VIDEO_BACKEND``, else the first installed of ``BACKENDS`` (of
+    ``AVI_BACKENDS`` for a ``path`` ending in ``.avi``)."""
     where = "backend="
     if backend is None and os.environ.get(BACKEND_ENV):
         backend, where = os.environ[BACKEND_ENV], f"${BACKEND_ENV}"
     if backend is None:
-        for name in BACKENDS:  # the first installed (not available_backends(): it would try them all)
+        order = AVI_BACKENDS if path is not None and Path(path).suffix.lower() == ".avi" else BACKENDS
+        for name in order:  # the first installed (not available_backends(): it would try them all)
             if _importable(name):
                 return name
         raise ImportError("no video reader installed: pip install av (or decord, or torchcodec)")
@@ -351,7 +358,8 @@ def open_video(path: PathLike, num_threads: int = 1, backend: Optional[str] = No
     """Open ``path`` for reading with ``backend`` (see :func:`available_backends`), as a :class:`VideoReader`.
 
     ``backend=None`` takes ``$VIDLEARN_VIDEO_BACKEND`` when set, else the first installed of decord,
-    torchcodec, PyAV. ``num_threads=1`` decodes on one thread, the right choice inside DataLoader workers
+    torchcodec, PyAV (PyAV first for ``.avi``: decord misreads sampled frames of H.264 in AVI, see
+    ``AVI_BACKENDS``). ``num_threads=1`` decodes on one thread, the right choice inside DataLoader workers
     (0: FFmpeg's auto).
 
     Raises:
@@ -359,7 +367,7 @@ def open_video(path: PathLike, num_threads: int = 1, backend: Optional[str] = No
         VideoReadError: the file is not a decodable video (the message names it and the backend's reason).
         ValueError: an unknown ``backend``; ImportError: one that is not installed.
     """
-    name = _choose_backend(backend)
+    name = _choose_backend(backend, path)
     path = Path(path)
     if not path.is_file():
         what = "is a directory, not a video file" if path.is_dir() else "not found"

@@ -132,7 +132,7 @@ class FlowCache:
             indices: the frames, in order (``T >= 2``), e.g. ``range(10, 21)`` for 10 fields.
             method, **options: passed to :func:`~vidlearn.flow.compute_flow`.
             size: decode frames at ``size x size`` (int) or ``(H, W)``; ``None``: the file's own size.
-            compute: a zero-argument function returning the flow, to replace the default (decord +
+            compute: a zero-argument function returning the flow, to replace the default (``read_video`` +
                 ``compute_flow``), e.g. for custom preprocessing. Everything that changes its result
                 must still be named by ``method``, ``size`` or ``options``: they make the key.
 

@@ -111,7 +111,7 @@ def to_gray(frames: np.ndarray | torch.Tensor) -> np.ndarray:
 
     Accepted layouts (the dtype says which one is meant):
 
-    - uint8 ``(T, H, W, 3)`` RGB frames (what decord returns) or uint8 ``(T, H, W)`` grayscale;
+    - uint8 ``(T, H, W, 3)`` RGB frames (what ``read_video`` returns) or uint8 ``(T, H, W)`` grayscale;
     - float ``(C, T, H, W)`` with ``C`` = 3 or 1 and values in [0, 1] (a vidlearn dataset's clip).
 
     numpy arrays and torch tensors are both fine.
@@ -127,7 +127,7 @@ def to_gray(frames: np.ndarray | torch.Tensor) -> np.ndarray:
         if frames.ndim == 4 and shape[-1] == 3:
             return np.rint(frames.astype(np.float32) @ _LUMA).astype(np.uint8)  # (T, H, W)
         raise ValueError(
-            "expected uint8 frames of shape (T, H, W, 3) (RGB, channels last, as decord returns them) "
+            "expected uint8 frames of shape (T, H, W, 3) (RGB, channels last, as read_video returns them) "
             f"or (T, H, W) (grayscale), got shape {shape}; float clips use the (C, T, H, W) layout"
         )
     if np.issubdtype(frames.dtype, np.floating):
@@ -245,7 +245,7 @@ def compute_flow(frames: np.ndarray | torch.Tensor, method: str = "dis", **optio
     """Optical flow from every frame to the next one.
 
     Args:
-        frames: a clip of ``T >= 2`` frames: uint8 ``(T, H, W, 3)`` RGB (decord's output) or uint8
+        frames: a clip of ``T >= 2`` frames: uint8 ``(T, H, W, 3)`` RGB (``read_video``'s output) or uint8
             ``(T, H, W)`` grayscale, or a float ``(C, T, H, W)`` clip in [0, 1] (a vidlearn dataset's
             output); numpy or torch. It is converted to grayscale (:func:`to_gray`).
         method: one of :data:`FLOW_METHODS`: ``"dis"`` (default), ``"farneback"`` or ``"tvl1"``. Where
