@@ -181,9 +181,11 @@ class _Recorder:
             return
         seconds = time.perf_counter() - self.started.pop(notebook)
         store(self.cache, Path(str(notebook.fspath)), nb, seconds)
-        self.stored.append(notebook.nodeid)
+        self.stored.append((notebook.nodeid, seconds))
 
     def pytest_terminal_summary(self, terminalreporter):
+        for nodeid, seconds in self.stored:  # each chapter's time under nbval, as the README's table gives it
+            terminalreporter.write_line(f"{seconds:8.1f} s  {nodeid}")
         terminalreporter.write_line(
             f"book cache {self.cache}: {len(self.stored)} executed notebook(s) stored for the book build")
 
