@@ -97,3 +97,21 @@ def test_tiny_c3d_trains_one_step():
     loss.backward()
     assert torch.isfinite(loss)
     assert model.features[0].weight.grad.abs().sum() > 0
+
+
+def test_pools_are_unpadded_and_round_up_like_the_caffe_model():
+    # C3D-v1.0's pool3d layer: no padding, output size ceil((n - 2) / 2) + 1, windows start at 0, 2, 4, 6
+    model = C3D(C3DConfig(widths=(4, 4, 4, 4, 4), fc_dim=8))
+    pools = [m for m in model.features if isinstance(m, nn.MaxPool3d)]
+    assert all(p.padding == 0 and p.ceil_mode for p in pools)
+    x = torch.randn(1, 4, 2, 7, 7)  # conv5b's output at 16x112x112
+    expected = torch.empty(1, 4, 1, 4, 4)
+    for i in range(4):
+        for j in range(4):
+            expected[..., i, j] = x[..., 2 * i:2 * i + 2, 2 * j:2 * j + 2].amax(dim=(-3, -2, -1)).unsqueeze(-1)
+    torch.testing.assert_close(pools[4](x), expected)
+
+
+def test_tiny_pool5_grid_is_1x1x1_at_8x32x32():
+    tiny = vidlearn.create_model("c3d", tiny=True)
+    assert tiny.grid == (1, 1, 1) and tiny.fc6.in_features == 32

@@ -3,6 +3,7 @@
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 import torchvision
 
 import vidlearn
@@ -67,7 +68,9 @@ def test_inflated_first_unit_sees_a_static_clip_as_the_2d_unit_sees_its_frame(go
     img = torch.randn(1, 3, 32, 32)
     clip = img.unsqueeze(2).expand(-1, -1, 16, -1, -1)
     with torch.no_grad():
-        out3d, out2d = model.conv1(clip), g.conv1(img)  # (1, 64, 8, 16, 16), (1, 64, 16, 16)
+        # the 2D unit with the released I3D's 'SAME' padding (2 before, 3 after; torchvision pads 3 | 3)
+        conv2d = F.conv2d(F.pad(img, (2, 3, 2, 3)), g.conv1.conv.weight, stride=2)
+        out3d, out2d = model.conv1(clip), F.relu(g.conv1.bn(conv2d))  # (1, 64, 8, 16, 16), (1, 64, 16, 16)
         # away from the clip's ends (zero temporal padding there, as in the released I3D)
         for t in range(2, 6):
             torch.testing.assert_close(out3d[:, :, t], out2d, rtol=1e-4, atol=1e-4)
@@ -132,3 +135,21 @@ def test_saved_weights_reload_through_the_weights_argument(tmp_path):
     x = model.example_input(1)
     with torch.no_grad():
         assert torch.equal(again(x), model(x))
+
+
+def test_strided_layers_pad_like_tensorflow_same():
+    # deepmind/kinetics-i3d: Conv3d_1a_7x7 and the max pools use snt.SAME: the extra pad goes after
+    model = vidlearn.create_model("i3d", tiny=True).eval()
+    x = torch.randn(1, 3, 8, 16, 16)
+    unit = model.conv1
+    with torch.no_grad():
+        expected = F.relu(unit.bn(F.conv3d(F.pad(x, (2, 3, 2, 3, 2, 3)), unit.conv.weight, stride=2)))
+        torch.testing.assert_close(unit(x), expected)
+        inf = float("-inf")
+        pools = {model.maxpool1: ((0, 1, 0, 1, 0, 0), (1, 3, 3), (1, 2, 2)),
+                 model.maxpool3: ((0, 1, 0, 1, 0, 1), 3, 2), model.maxpool4: ((0, 0, 0, 0, 0, 0), 2, 2)}
+        for pool, (pad, k, s) in pools.items():
+            torch.testing.assert_close(pool(x), F.max_pool3d(F.pad(x, pad, value=inf), k, s))
+        odd = torch.randn(1, 3, 7, 7, 7)  # 'SAME' on odd sizes: pads 1 | 1 for k=3, 0 | 1 for k=2
+        torch.testing.assert_close(model.maxpool3(odd), F.max_pool3d(F.pad(odd, (1, 1) * 3, value=inf), 3, 2))
+        torch.testing.assert_close(model.maxpool4(odd), F.max_pool3d(F.pad(odd, (0, 1) * 3, value=inf), 2, 2))

@@ -205,3 +205,17 @@ def test_small_example_input_runs_the_paper_size_model():
     assert [tuple(t.shape) for t in x] == [(1, 3, 2, 32, 32), (1, 3, 16, 32, 32)]
     with torch.no_grad():
         assert model(x).shape == (1, 400)
+
+
+def test_laterals_and_temporal_kernels_follow_the_official_builder():
+    # facebookresearch/SlowFast video_model_builder.py: FuseFastToSlow after s1..s4; _TEMPORAL_KERNEL_BASIS
+    model = create_model("slowfast_r50", tiny=True)
+    assert len(model.laterals) == 4
+    for lat, c in zip(model.laterals, model.fast.out_channels[:4]):
+        conv, bn, relu = lat.conv
+        assert conv.kernel_size == (5, 1, 1) and conv.stride == (4, 1, 1) and conv.padding == (2, 0, 0)
+        assert conv.bias is None and conv.out_channels == 2 * c and isinstance(relu, torch.nn.ReLU)
+    slow_t = [stage[0].conv_a[0].kernel_size[0] for stage in model.slow.stages]
+    fast_t = [stage[0].conv_a[0].kernel_size[0] for stage in model.fast.stages]
+    assert slow_t == [1, 1, 3, 3] and fast_t == [3, 3, 3, 3]
+    assert model.slow.stem[0][0].kernel_size == (1, 7, 7) and model.fast.stem[0][0].kernel_size == (5, 7, 7)

@@ -184,3 +184,21 @@ def test_small_example_input_runs_the_paper_size_model():
     assert x.shape == (1, 3, 8, 32, 32)
     with torch.no_grad():
         assert model(x).shape == (1, 400)
+
+
+def test_deep_resnets_shift_every_second_block_as_the_official_blockres():
+    # make_temporal_shift(place='blockres'): n_round = 2 when layer3 has >= 23 blocks (ResNet-101/152)
+    from torchvision.models.resnet import BasicBlock
+
+    def resnet(depths):
+        net = torch.nn.Module()
+        for i, n in enumerate(depths, 1):
+            setattr(net, f"layer{i}", torch.nn.Sequential(*[BasicBlock(4, 4) for _ in range(n)]))
+        return net
+
+    deep = insert_temporal_shift(resnet((3, 4, 23, 3)), 8)
+    shifted = [[isinstance(b.conv1, torch.nn.Sequential) for b in getattr(deep, f"layer{i}")] for i in (1, 2, 3, 4)]
+    assert shifted[2] == [j % 2 == 0 for j in range(23)] and shifted[0] == [True, False, True]
+    assert len(shift_layers(deep)) == 2 + 2 + 12 + 2
+    assert len(shift_layers(insert_temporal_shift(resnet((3, 4, 6, 3)), 8))) == 16  # ResNet-50: every block
+    assert len(shift_layers(insert_temporal_shift(resnet((3, 4, 23, 3)), 8, every=1))) == 33

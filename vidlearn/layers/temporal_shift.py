@@ -22,7 +22,10 @@ The online variant only looks at the past, so it can run frame by frame on a liv
 :func:`insert_temporal_shift` puts the shift into every residual block of a torchvision-style ResNet
 (``layer1`` ... ``layer4``): ``"residual"`` placement (the paper's choice) shifts inside the residual
 branch, before ``conv1``, so the identity path keeps the unshifted frame; ``"inplace"`` shifts the
-block's input, which the paper found hurts spatial feature learning.
+block's input, which the paper found hurts spatial feature learning. As in the official code
+(mit-han-lab/temporal-shift-module ``ops/temporal_shift.py``, ``make_temporal_shift`` with
+``place='blockres'``), every block is shifted, except in very deep ResNets (``layer3`` of 23 blocks or
+more: ResNet-101 and -152), where only every second block of each stage is (``n_round = 2``).
 """
 
 from __future__ import annotations
@@ -118,13 +121,16 @@ class TemporalShift(nn.Module):
 
 
 def insert_temporal_shift(net: nn.Module, n_segment: int, fold_div: int = 8,
-                          direction: str = "bidirectional", placement: str = "residual") -> nn.Module:
+                          direction: str = "bidirectional", placement: str = "residual",
+                          every: Optional[int] = None) -> nn.Module:
     """Insert a :class:`TemporalShift` into every residual block of a torchvision-style ResNet, in place.
 
     ``net`` needs ``layer1`` ... ``layer4`` made of blocks with a ``conv1`` (torchvision's ``BasicBlock``
     and ``Bottleneck``, or any block following that convention). ``"residual"``: ``block.conv1`` becomes
     ``Sequential(shift, conv1)``; ``"inplace"``: the block becomes ``Sequential(shift, block)``. Load 2D
     (e.g. ImageNet) weights into ``net`` *before* inserting: the parameter names change, the values not.
+    ``every``: shift blocks 0, every, 2 every, ... of each stage; ``None`` is the official rule, 2 when
+    ``layer3`` has 23 blocks or more (ResNet-101/152), else 1.
 
     Returns ``net`` (modified in place).
     """
@@ -136,8 +142,14 @@ def insert_temporal_shift(net: nn.Module, n_segment: int, fold_div: int = 8,
                          f"{type(net).__name__}")
     if shift_layers(net):
         raise ValueError("this network already has temporal shifts")
+    if every is None:
+        every = 2 if len(stages[2]) >= 23 else 1
+    if every < 1:
+        raise ValueError(f"every must be >= 1, got {every}")
     for stage in stages:
         for i, block in enumerate(list(stage)):
+            if i % every:
+                continue
             if not hasattr(block, "conv1"):
                 raise ValueError(f"residual blocks need a conv1 to shift before, got {type(block).__name__}")
             shift = TemporalShift(n_segment, fold_div, direction)

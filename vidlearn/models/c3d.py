@@ -15,8 +15,17 @@ descriptor: a linear SVM on them matched or beat the state of the art on several
       conv2a 128                pool2 2x2x2  (B, 128, 8, 28, 28)
       conv3a 256, conv3b 256    pool3 2x2x2  (B, 256, 4, 14, 14)
       conv4a 512, conv4b 512    pool4 2x2x2  (B, 512, 2, 7, 7)
-      conv5a 512, conv5b 512    pool5 2x2x2  (B, 512, 1, 4, 4)    (padded in space: 7 -> 4)
+      conv5a 512, conv5b 512    pool5 2x2x2  (B, 512, 1, 4, 4)    (ceil mode in space: 7 -> 4)
       fc6 4096 -> fc7 4096 -> fc8 num_classes        (8 convs, 5 pools, 2 fc, all convs 3x3x3 stride 1)
+
+    fc6 and fc7 are each followed by ReLU and dropout 0.5 (drop6, drop7), as in the released model.
+
+The layers follow the official Caffe model (facebookarchive/C3D, C3D-v1.0 ``examples/c3d_feature_extraction/
+prototxt/c3d_sport1m_feature_extractor_frm.prototxt``): convs 3x3x3 with padding 1 in space and time; pools
+2x2x2 stride 2 except pool1 (1x2x2, temporal stride 1). No pool is padded: Caffe sizes pooling outputs with
+``ceil`` (``ceil_mode=True`` here, on every pool), so pool5 turns the 7x7 maps of conv5b into 4x4 with
+windows starting at 0, 2, 4, 6, the last one clipped to a single column. (Padding pool5 by one pixel, as some PyTorch
+ports do, gives the same 4x4 shape but windows shifted by one pixel, so Caffe weights would see other inputs.)
 
 Shapes: input ``(B, 3, 16, 112, 112)`` float at paper size; other sizes work too (T >= 16, H, W >= 16): an
 adaptive pool brings pool5 to the 1x4x4 grid fc6 was built for, as torchvision's VGG does with 7x7, and
@@ -33,7 +42,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from vidlearn.layers.checks import check_num_classes, check_video, min_side
+from vidlearn.layers.checks import check_num_classes, check_video
 from vidlearn.registry import register_model
 
 
@@ -55,6 +64,11 @@ class C3DConfig:
 
     @classmethod
     def tiny(cls, **overrides) -> C3DConfig:
+        """A CPU-sized C3D, deliberately not the paper's: 8-frame 32x32 clips, 1/8 to 1/16 of the channels,
+        fc 64 and dropout 0.2 (the paper's 4096 and 0.5 would dwarf and starve such a small net). pool2 keeps
+        time too (``time_pools=(1, 1, 2, 2, 2)``) so the 8 frames still reach pool5 as one step, as 16 do in
+        the paper; pool5 then takes the 2x2 maps to 1x1. Same 8 convs, 5 pools and pooling rule.
+        """
         base = cls(num_classes=10, widths=(8, 16, 32, 32, 32), time_pools=(1, 1, 2, 2, 2), fc_dim=64,
                    dropout=0.2, frames=8, size=32)
         return replace(base, **overrides)
@@ -63,9 +77,8 @@ class C3DConfig:
 def _pool5_grid(cfg: C3DConfig) -> Tuple[int, int, int]:
     """The (T, H, W) grid pool5 gives at the configured input size, which fixes fc6's input size."""
     t, s = cfg.frames, cfg.size
-    for i, tp in enumerate(cfg.time_pools):
-        pad = 1 if i == 4 else 0
-        t, s = t // tp, (s + 2 * pad - 2) // 2 + 1
+    for tp in cfg.time_pools:
+        t, s = -(-t // tp), -(-s // 2)  # every pool rounds up, as Caffe's does
     return t, s, s
 
 
@@ -90,13 +103,14 @@ class C3D(nn.Module):
             if name in pool_after:
                 i = pool_after[name]
                 tp = cfg.time_pools[i]
-                pad = (0, 1, 1) if i == 4 else 0  # pool5 pads space so 7x7 becomes 4x4
-                layers.append(nn.MaxPool3d((tp, 2, 2), (tp, 2, 2), pad))
+                # unpadded and rounding up, as Caffe pools: pool5 takes 7x7 to 4x4, its last window clipped
+                layers.append(nn.MaxPool3d((tp, 2, 2), (tp, 2, 2), ceil_mode=True))
         self.features = nn.Sequential(*layers)
         self.grid = _pool5_grid(cfg)
         self.pool5_grid = nn.AdaptiveMaxPool3d(self.grid)  # identity at the configured size
         self.min_frames = math.prod(cfg.time_pools)
-        self.min_size = (min_side(self.features),) * 2  # four 2x2 pools: 16 x 16
+        # rounding-up pools run on any size; ask for what keeps pool1..pool4's windows whole, as time does
+        self.min_size = (16, 16)
         self.fc6 = nn.Linear(c5 * math.prod(self.grid), cfg.fc_dim)
         self.fc7 = nn.Linear(cfg.fc_dim, cfg.fc_dim)
         self.fc8 = nn.Linear(cfg.fc_dim, cfg.num_classes)

@@ -23,6 +23,11 @@ two-stream I3D reached 74.2% top-1 on Kinetics-400 and, Kinetics-pretrained, 98.
 Module names follow torchvision's ``GoogLeNet`` (``conv1``, ``inception3a.branch2.1.conv``...; the
 paper's Mixed_3b is our ``inception3a``) so ``I3D.inflate_from(googlenet.state_dict())`` bootstraps
 ImageNet weights. Like the released I3D (and torchvision's GoogLeNet), the "5x5" branch uses 3x3x3.
+Padding is TensorFlow's ``'SAME'`` everywhere, as in the released I3D (deepmind/kinetics-i3d ``i3d.py``:
+``Unit3D`` and every ``max_pool3d`` use ``snt.SAME``): strided layers pad more after than before
+(:func:`same_padding`), so conv1 and the pools see the windows the released weights were trained on.
+torchvision's GoogLeNet pads conv1 3 | 3 instead of 2 | 3, so an inflated conv1 matches it on a static
+clip only up to that one-pixel shift.
 The head pools space globally (7x7 at 224 px) and time with a 2-frame window, then classifies; the
 1x1x1 logits conv is an ``nn.Linear`` (the same map) and averaging logits over time equals classifying
 the time-averaged features. The ResNet-50 I3D of the non-local paper (``i3d_r50``) is in ``non_local.py``.
@@ -76,18 +81,59 @@ class I3DConfig:
         return replace(cls(num_classes=10, width_mult=0.125, dropout=0.2, frames=16, size=32), **overrides)
 
 
-class Unit3D(nn.Module):
-    """Conv3d (no bias) + BatchNorm3d (eps 1e-3) + ReLU, as the released I3D and torchvision's BasicConv2d."""
+def same_padding(x: torch.Tensor, kernel: Sequence[int], stride: Sequence[int], value: float = 0.0) -> torch.Tensor:
+    """Pad ``x`` as TensorFlow's ``'SAME'`` does for a ``kernel`` / ``stride`` window over (T, H, W).
 
-    def __init__(self, cin: int, cout: int, kernel: Union[int, Tuple[int, int, int]], stride=1, padding=None):
+    The output of the window is ``ceil(n / s)`` long; the padding that takes, ``max(k - s, 0)`` when ``s``
+    divides ``n`` (else ``max(k - n % s, 0)``), goes half before and the rest *after*: a 7x7 stride-2 conv on
+    224 pixels pads 2 before and 3 after, a 3x3 stride-2 pool on 112 pads 0 before and 1 after. PyTorch's
+    symmetric ``padding`` gives the same sizes but windows shifted by a pixel, so the released weights
+    would see other inputs. Pools pad with ``-inf`` (TF ignores padded cells in a max).
+
+    Shape: ``(B, C, T, H, W) -> (B, C, T + pt, H + ph, W + pw)``.
+    """
+    pads: list = []
+    for n, k, s in zip(reversed(x.shape[2:]), reversed(kernel), reversed(stride)):  # W, H, T: F.pad's order
+        total = max(k - s, 0) if n % s == 0 else max(k - n % s, 0)
+        pads += [total // 2, total - total // 2]
+    return F.pad(x, pads, value=value)
+
+
+class Unit3D(nn.Module):
+    """Conv3d (no bias, ``'SAME'`` padding) + BatchNorm3d (eps 1e-3) + ReLU, as the released I3D's Unit3D.
+
+    Stride-1 convs with odd kernels pad ``k // 2`` on both sides, which is ``'SAME'``; strided ones (only
+    conv1, 7x7x7 stride 2) pad at run time with :func:`same_padding`.
+    """
+
+    def __init__(self, cin: int, cout: int, kernel: Union[int, Tuple[int, int, int]], stride=1):
         super().__init__()
-        k = (kernel,) * 3 if isinstance(kernel, int) else kernel
-        padding = tuple(s // 2 for s in k) if padding is None else padding
-        self.conv = nn.Conv3d(cin, cout, k, stride, padding, bias=False)
+        k = (kernel,) * 3 if isinstance(kernel, int) else tuple(kernel)
+        st = (stride,) * 3 if isinstance(stride, int) else tuple(stride)
+        self.dynamic = any(s != 1 for s in st) or any(n % 2 == 0 for n in k)
+        padding = 0 if self.dynamic else tuple(n // 2 for n in k)
+        self.conv = nn.Conv3d(cin, cout, k, st, padding, bias=False)
         self.bn = nn.BatchNorm3d(cout, eps=1e-3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.bn(self.conv(x)), inplace=True)  # (B, cout, T', H', W')
+        if self.dynamic:
+            x = same_padding(x, self.conv.kernel_size, self.conv.stride)  # (B, cin, T + pt, H + ph, W + pw)
+        return F.relu(self.bn(self.conv(x)), inplace=True)  # (B, cout, ceil(T/s), ceil(H/s), ceil(W/s))
+
+
+class MaxPool3dSame(nn.MaxPool3d):
+    """``nn.MaxPool3d`` with TensorFlow's ``'SAME'`` padding (the released I3D's pools).
+
+    Shape: ``(B, C, T, H, W) -> (B, C, ceil(T/s_t), ceil(H/s), ceil(W/s))``.
+    """
+
+    def __init__(self, kernel_size, stride):
+        super().__init__(kernel_size, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k = (self.kernel_size,) * 3 if isinstance(self.kernel_size, int) else self.kernel_size
+        st = (self.stride,) * 3 if isinstance(self.stride, int) else self.stride
+        return super().forward(same_padding(x, k, st, value=float("-inf")))  # (B, C, T', H', W')
 
 
 class Inception3D(nn.Module):
@@ -101,7 +147,7 @@ class Inception3D(nn.Module):
         self.branch1 = Unit3D(cin, c1, 1)
         self.branch2 = nn.Sequential(Unit3D(cin, c3r, 1), Unit3D(c3r, c3, 3))
         self.branch3 = nn.Sequential(Unit3D(cin, c5r, 1), Unit3D(c5r, c5, 3))
-        self.branch4 = nn.Sequential(nn.MaxPool3d(3, 1, 1), Unit3D(cin, cp, 1))
+        self.branch4 = nn.Sequential(nn.MaxPool3d(3, 1, 1), Unit3D(cin, cp, 1))  # stride 1: 'SAME' is k // 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         branches = [self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)]
@@ -127,16 +173,16 @@ class I3D(nn.Module):
             return max(1, round(c * cfg.width_mult))
 
         self.conv1 = Unit3D(cfg.in_channels, w(64), 7, stride=2)
-        self.maxpool1 = nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1))
+        self.maxpool1 = MaxPool3dSame((1, 3, 3), (1, 2, 2))
         self.conv2 = Unit3D(w(64), w(64), 1)
         self.conv3 = Unit3D(w(64), w(192), 3)
-        self.maxpool2 = nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1))
+        self.maxpool2 = MaxPool3dSame((1, 3, 3), (1, 2, 2))
         for name, cin, *outs in INCEPTION:
             setattr(self, name, Inception3D(w(cin), *[w(c) for c in outs]))
             if name == "inception3b":
-                self.maxpool3 = nn.MaxPool3d(3, 2, 1)
+                self.maxpool3 = MaxPool3dSame(3, 2)
             elif name == "inception4e":
-                self.maxpool4 = nn.MaxPool3d(2, 2, ceil_mode=True)
+                self.maxpool4 = MaxPool3dSame(2, 2)
         self.num_features = w(384) + w(384) + w(128) + w(128)
         self.dropout = nn.Dropout(cfg.dropout)
         self.fc = nn.Linear(self.num_features, cfg.num_classes)

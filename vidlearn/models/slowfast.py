@@ -176,6 +176,11 @@ class Pathway(nn.Module):
 class Lateral(nn.Module):
     """Fast -> Slow lateral connection: ``alpha * T`` frames of ``c`` channels to ``T`` frames (Sec. 3.3).
 
+    The ``"conv"`` kind is the official ``FuseFastToSlow`` (facebookresearch/SlowFast
+    ``slowfast/models/video_model_builder.py``): ``[k, 1, 1]`` conv, stride ``[alpha, 1, 1]``, padding
+    ``[k // 2, 0, 0]``, no bias, ``2 * c`` outputs (``FUSION_CONV_CHANNEL_RATIO: 2``), BN, ReLU, then
+    concatenated after the Slow features; it sits after the stem (with its pool), res2, res3 and res4.
+
     ``"conv"``: time-strided ``k x1x1`` conv, stride ``alpha``, ``ratio * c`` outputs (+ BN, ReLU);
     ``"sample"``: keep every ``alpha``-th frame (``c`` channels); ``"ttoc"``: time-to-channel, pack the
     ``alpha`` frames of each step into channels (``alpha * c``).

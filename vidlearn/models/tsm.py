@@ -9,8 +9,10 @@ residual block of an ordinary 2D ResNet, 1/8 of the channels are shifted one fra
 combines the current frame with its neighbours, so stacked blocks see a growing temporal window, at the
 parameters and FLOPs of the 2D network. The shift sits on the residual branch ("residual shift") so the
 identity path keeps each frame's own features; the online variant shifts only from the past, so the
-network can run frame by frame on a live stream. As in TSN, the ``T`` frames (one per segment) share
-the backbone and the per-frame class scores are averaged.
+network can run frame by frame on a live stream. As in the official code (mit-han-lab/temporal-shift-module
+``ops/temporal_shift.py``: fold ``C // 8``, the first fold from frame t+1, the second from t-1, zeros at the
+clip's ends, ``place='blockres'``), every block is shifted, every second one in ResNet-101/152. As in
+TSN, the ``T`` frames (one per segment) share the backbone and the per-frame class scores are averaged.
 
     clip (B, C, T, H, W)
         |  fold time into the batch
