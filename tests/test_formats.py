@@ -227,7 +227,8 @@ def test_kinetics_missing_clips_give_one_summary_warning_and_are_listed(tmp_path
     assert data.missing == gone and len(data) == 2 and data.classes == ["abseiling", "air drumming", "zumba"]
     shutil.rmtree(root)
     root.mkdir()
-    with pytest.raises(FileNotFoundError, match=r"none of the 4 clips of split 'train' .* is there \(looked for <label>/<clip>"):
+    with pytest.raises(FileNotFoundError,
+                       match=r"none of the 4 clips of split 'train' .* is there \(looked for <label>/<clip>"):
         VideoFolder.kinetics(root, csv_path, split="train")
 
 
