@@ -258,7 +258,7 @@ def kinetics_samples(root: PathLike, annotations_csv: PathLike, split: str = "tr
         header = [h.strip() for h in next(reader, [])]
         absent = [c for c in KINETICS_COLUMNS if c not in header]
         if absent:
-            hint = (" (a test CSV without labels cannot be scored; cvdfoundation's annotations/test.csv has them)"
+            hint = (" (a CSV without labels, as some releases' test lists, cannot give labelled samples)"
                     if "label" in absent and header else "")
             raise ValueError(f"{csv_path}, line 1: expected the header {','.join(KINETICS_COLUMNS)} (is_cc "
                              f"optional), got {','.join(header)!r}: no {', '.join(absent)}{hint}")
