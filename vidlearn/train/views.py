@@ -4,25 +4,26 @@ A model trained on short clips sees a few seconds of a video at a time; at test 
 whole video by sampling ``clips`` clips spread uniformly over it, taking ``crops`` spatial crops of each, and
 averaging the ``clips x crops`` softmax scores (the "views"). The protocols, as the papers state them:
 
-- Two-Stream (Simonyan & Zisserman, NeurIPS 2014, Sec. 6): 25 frames (or flow stacks) with equal temporal
+- Two-Stream (Simonyan & Zisserman, NeurIPS 2014, testing): 25 frames (or flow stacks) with equal temporal
   spacing, 10 crops each (four corners and the centre, and their mirror images): ``clips=25, frames=1,
   crops=10`` (flow: ``frames`` = the stack length, ``flow=True``).
-- TSN (Wang et al., ECCV 2016, Sec. 3.3): the same 25 x 10, the scores fused *before* the softmax:
+- TSN (Wang et al., ECCV 2016, testing): the same 25 x 10, the scores fused *before* the softmax:
   ``average="logits"``.
-- I3D (Carreira & Zisserman, CVPR 2017, Sec. 4): the model applied over the whole video, 224 x 224 centre
-  crops, predictions averaged: a single view of all frames (``clips=1, crops=1`` over a long clip).
-- Non-local (Wang et al., CVPR 2018, Sec. 4): 10 clips evenly spaced over the video, spatially
+- I3D (Carreira & Zisserman, CVPR 2017, implementation details): the model applied over the whole video,
+  224 x 224 centre crops, predictions averaged: a single view of all frames (``clips=1, crops=1`` over a long clip).
+- Non-local (Wang et al., CVPR 2018, inference): 10 clips evenly spaced over the video, spatially
   fully-convolutional on frames whose short side is 256, softmax scores averaged.
-- SlowFast (Feichtenhofer et al., ICCV 2019, Sec. 4): "10 clips uniformly along its temporal axis ... 3 crops
+- SlowFast (Feichtenhofer et al., ICCV 2019, inference): "10 clips uniformly along its temporal axis ... 3 crops
   of 256x256 to cover the spatial dimensions, as an approximation of fully-convolutional testing", softmax
-  averaged: ``clips=10, crops=3``, 30 views; X3D (Feichtenhofer, CVPR 2020, Sec. 5) reports the same as
+  averaged: ``clips=10, crops=3``, 30 views; X3D (Feichtenhofer, CVPR 2020) reports the same as
   "30 views" and later papers quote "10 x 3" or "x 30 views" in their Kinetics tables.
-- TimeSformer (Bertasius et al., ICML 2021, Sec. 4): a single clip in the middle of the video, 3 crops:
+- TimeSformer (Bertasius et al., ICML 2021, inference): a single clip in the middle of the video, 3 crops:
   ``clips=1, crops=3``.
 
 Clips are placed by :class:`~vidlearn.data.MultiViewSampler` (the first starts at frame 0, the last ends at
 the last frame, the rest evenly between, as PySlowFast places them); crops by
-:func:`~vidlearn.data.transforms.view_crop_boxes`. Used by the 3D-CNN and SlowFast chapters and the summary.
+:func:`~vidlearn.data.transforms.view_crop_boxes`. The protocols above are as the papers describe their
+testing; their section numbers are not given here because they were not checked against the papers.
 """
 
 from __future__ import annotations
