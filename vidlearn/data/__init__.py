@@ -11,6 +11,7 @@ flip and normalise clips ``(C, T, H, W)`` with one set of parameters for every f
 
 from vidlearn.data import samplers, transforms
 from vidlearn.data.folder import VIDEO_EXTENSIONS, VideoFolder
+from vidlearn.data.formats import MissingVideosWarning
 from vidlearn.data.io import VideoReadError, get_frames, open_video, read_video, video_info, write_video
 from vidlearn.data.samplers import DenseSampler, MultiViewSampler, SegmentSampler, SlowFastSampler, UniformSampler
 from vidlearn.data.samples import SAMPLE_NAMES, sample_video, sample_videos
@@ -25,7 +26,7 @@ from vidlearn.data.synthetic import (
 
 __all__ = [
     "SyntheticActions", "write_video_folder", "MOTION_CLASSES", "LONG_CLASSES", "LONG_MATCH_CLASSES", "EVENT_TYPES",
-    "VideoFolder", "VIDEO_EXTENSIONS",
+    "VideoFolder", "VIDEO_EXTENSIONS", "MissingVideosWarning",
     "read_video", "video_info", "write_video", "open_video", "get_frames", "VideoReadError",
     "sample_videos", "sample_video", "SAMPLE_NAMES",
     "samplers", "transforms",

@@ -13,6 +13,11 @@ same alphabetical classes). A split file cannot reach outside ``root``: a line w
 ``..`` part is an error naming the file and line (symbolic links inside the tree are followed, as a tree
 of links to another disk is a common way to lay out a dataset).
 
+The public datasets are read as they are distributed, with their own split files, where they lie (no frame
+extraction): ``VideoFolder.ucf101(root, annotations, split=1, train=True)``, ``VideoFolder.hmdb51(...)`` and
+``VideoFolder.kinetics(root, annotations_csv, split="train")``, with label ids in the published order (the
+formats and layouts: :mod:`vidlearn.data.formats`).
+
 Each item decodes only the frames its sampler picks (with the reader :func:`~vidlearn.data.read_video` uses:
 decord, torchcodec or PyAV, whichever is installed, or ``backend=``), so a 16-frame clip from a 10-minute video
 costs 16 frames, not 10 minutes. Samplers that return several index sets (SlowFast's two pathways,
@@ -33,6 +38,18 @@ from vidlearn.data.io import PathLike, _choose_backend, get_frames, open_video
 from vidlearn.data.samplers import UniformSampler
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov")
+
+
+def check_inside(rel: str, root: Path, where: str) -> None:
+    """Refuse a path read from a data file that would leave ``root``: absolute, or with a ``..`` part.
+
+    ``where`` names the file and line (``"trainlist01.txt, line 3"``). Symbolic links inside ``root`` are
+    followed later as any file is; only the text of the path is judged here.
+    """
+    parts = Path(rel.replace("\\", "/")).parts
+    if Path(rel).is_absolute() or Path(rel).drive or rel.startswith(("/", "\\")) or ".." in parts:
+        raise ValueError(f"{where}: {rel!r} leaves the video folder {root}; paths in annotation files must be "
+                         "relative paths inside it (no absolute paths, no '..')")
 
 
 class VideoFolder(Dataset):
@@ -56,7 +73,8 @@ class VideoFolder(Dataset):
 
     Items are ``(clip, label)``: ``clip`` float32 ``(C, T, H, W)`` (a ``(V, C, T, H, W)`` stack for
     multi-view samplers, a ``[slow, fast]`` list for SlowFast's), unless ``transform`` says otherwise.
-    ``.classes`` lists class names, ``.samples`` ``(path, label)`` pairs.
+    ``.classes`` lists class names, ``.samples`` ``(path, label)`` pairs, ``.missing`` the listed videos
+    that were not found and left out (only :meth:`kinetics` leaves any out).
 
     Raises:
         FileNotFoundError: ``root`` or the split file does not exist, there is no video to use, or the
@@ -91,9 +109,79 @@ class VideoFolder(Dataset):
             if not self.samples:
                 raise FileNotFoundError(f"no videos ({', '.join(self.extensions)}) in the class folders of "
                                         f"{self.root} (classes found: {', '.join(self.classes)})")
+        self.missing: List[str] = []
+        self._set_reading(frames, sampler, transform, num_threads, backend)
+
+    def _set_reading(self, frames: int, sampler: Optional[Callable], transform: Optional[Callable],
+                     num_threads: int, backend: Optional[str]) -> None:
         self.sampler = sampler if sampler is not None else UniformSampler(frames)
         self.transform, self.num_threads = transform, num_threads
         self.backend = None if backend is None else _choose_backend(backend)  # an unknown one fails here
+
+    @classmethod
+    def from_samples(cls, root: PathLike, classes: Sequence[str], samples: Sequence[Tuple[str, int]], *,
+                     frames: int = 16, sampler: Optional[Callable] = None, transform: Optional[Callable] = None,
+                     num_threads: int = 1, backend: Optional[str] = None,
+                     missing: Sequence[str] = ()) -> VideoFolder:
+        """A VideoFolder over given ``(path, label)`` samples, numbered by ``classes``, with no folder scan.
+
+        What the format constructors (:meth:`ucf101`, :meth:`hmdb51`, :meth:`kinetics`) build once they
+        have read their annotation files; ``missing`` names listed videos that were not found.
+        """
+        self = cls.__new__(cls)
+        self.root = Path(root)
+        self.extensions = VIDEO_EXTENSIONS
+        self.classes = list(classes)
+        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+        self.samples = list(samples)
+        self.missing = list(missing)
+        self._set_reading(frames, sampler, transform, num_threads, backend)
+        return self
+
+    @classmethod
+    def ucf101(cls, root: PathLike, annotations: PathLike, split: int = 1, train: bool = True,
+               **options) -> VideoFolder:
+        """UCF101 as distributed: ``root/<Class>/v_<Class>_gXX_cYY.avi`` (the unpacked ``UCF101.rar``) and
+        ``annotations``, the unpacked ``UCF101TrainTestSplits-RecognitionTask.zip`` (``classInd.txt``,
+        ``trainlist0N.txt``, ``testlist0N.txt``, N = ``split`` in 1..3). Labels are classInd's ids minus 1.
+
+        ``options``: ``frames``, ``sampler``, ``transform``, ``num_threads``, ``backend`` as for
+        :class:`VideoFolder`. Errors name the annotation file and line: see :mod:`vidlearn.data.formats`.
+        """
+        from vidlearn.data.formats import ucf101_samples
+
+        classes, samples = ucf101_samples(root, annotations, split, train)
+        return cls.from_samples(root, classes, samples, **options)
+
+    @classmethod
+    def hmdb51(cls, root: PathLike, annotations: PathLike, split: int = 1, train: bool = True,
+               **options) -> VideoFolder:
+        """HMDB51 as distributed: ``root/<class>/<video>.avi`` (the unpacked ``hmdb51_org.rar`` and its
+        per-class archives) and ``annotations``, the unpacked ``test_train_splits.rar``
+        (``<class>_test_split<N>.txt``, lines ``<video> <0|1|2>``: 1 train, 2 test, 0 unused). Classes are
+        numbered in sorted order. ``options`` as for :meth:`ucf101`.
+        """
+        from vidlearn.data.formats import hmdb51_samples
+
+        classes, samples = hmdb51_samples(root, annotations, split, train)
+        return cls.from_samples(root, classes, samples, **options)
+
+    @classmethod
+    def kinetics(cls, root: PathLike, annotations_csv: PathLike, split: str = "train",
+                 classes: Optional[Sequence[str]] = None, **options) -> VideoFolder:
+        """Kinetics-400/600/700 clips as the downloaders leave them, read from the split's CSV
+        (``label,youtube_id,time_start,time_end,split[,is_cc]``); clips
+        ``<youtube_id>_<time_start:06d>_<time_end:06d>.<ext>`` under ``root/<label>/`` or flat in ``root``.
+
+        Clips listed but not found (videos taken off YouTube, failed downloads) are left out with one
+        :class:`~vidlearn.data.formats.MissingVideosWarning`; ``.missing`` lists them. Classes: the CSV's
+        labels sorted (or ``classes=``, e.g. the training CSV's, so a subset keeps the full label map).
+        ``options`` as for :meth:`ucf101`. Accepted layouts: see :mod:`vidlearn.data.formats`.
+        """
+        from vidlearn.data.formats import kinetics_samples
+
+        names, samples, missing = kinetics_samples(root, annotations_csv, split, classes)
+        return cls.from_samples(root, names, samples, missing=missing, **options)
 
     def _is_video(self, p: Path) -> bool:
         return p.suffix.lower() in self.extensions and p.is_file() and not p.name.startswith(".")
@@ -110,9 +198,7 @@ class VideoFolder(Dataset):
             rel = parts[0] if len(parts) == 2 and parts[1].lstrip("-").isdigit() else line
             folder = Path(rel).parts[0] if len(Path(rel).parts) > 1 else None
             where = f"{split_file}, line {lineno}"
-            if Path(rel).is_absolute() or Path(rel).drive or ".." in Path(rel.replace("\\", "/")).parts:
-                raise ValueError(f"{where}: {rel!r} leaves the video folder {self.root}; split-file paths "
-                                 "must be <class>/<video> inside it (no absolute paths, no '..')")
+            check_inside(rel, self.root, where)
             if folder not in self.class_to_idx:
                 raise ValueError(f"{where}: {rel!r} is not <class>/<video> with a class folder of {self.root} "
                                  f"(classes: {', '.join(self.classes[:10])}{'...' if len(self.classes) > 10 else ''})")

@@ -8,6 +8,10 @@ generator, which DataLoader seeds differently in every worker.
     Compose([ToTensorVideo(), ResizeShortSide(128), RandomCrop(112), RandomHorizontalFlip(),
              Normalize(KINETICS_MEAN, KINETICS_STD)])
 
+``view_crops(clip, crops=3)`` stacks the spatial views of multi-view testing (the centre, 3 along the long
+side, the centre and corners, those mirrored: :func:`view_crop_boxes`), used by
+:func:`vidlearn.train.evaluate_views`.
+
 ``MultiScaleCrop`` is TSN's corner cropping with scale jittering (Wang et al., ECCV 2016, Sec. 3.2);
 ``RandomHorizontalFlip(flow=True)`` flips an optical-flow clip, whose x components change sign when the
 image is mirrored. Used by ``VideoFolder`` and the chapters on Two-Stream, TSN and 3D CNNs.
@@ -15,7 +19,7 @@ image is mirrored. Used by ``VideoFolder`` and the chapters on Two-Stream, TSN a
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -292,3 +296,56 @@ class Normalize:
 
     def __repr__(self) -> str:
         return f"Normalize(mean={self.mean.flatten().tolist()}, std={self.std.flatten().tolist()})"
+
+
+VIEW_CROPS = (1, 3, 5, 10)  # the spatial views of multi-view testing that the papers use
+Box = Tuple[int, int, int, int, bool]  # top, left, height, width, mirrored
+
+
+def view_crop_boxes(height: int, width: int, crops: int, size: Optional[Size] = None) -> List[Box]:
+    """Where the ``crops`` test crops of a ``height`` x ``width`` frame lie: ``(top, left, h, w, mirrored)``.
+
+    - 1: the centre crop.
+    - 3: the start, centre and end of the longer side (left, centre, right of a landscape frame), so that
+      with the default size, a square of the short side, they cover the frame: SlowFast's "3 crops of
+      256x256 to cover the spatial dimensions" after resizing the short side to 256.
+    - 5: the centre and the four corners (``CROP_POSITIONS`` order); 10: those five and their mirror images
+      (Two-Stream's and TSN's ten crops). 5 and 10 need ``size``.
+    """
+    if crops not in VIEW_CROPS:
+        raise ValueError(f"crops must be one of {VIEW_CROPS} (centre; 3 along the long side; centre + corners; "
+                         f"those mirrored), got {crops!r}")
+    if size is None and crops in (5, 10):
+        raise ValueError(f"{crops} crops (centre and corners) need a crop size smaller than the frame: pass size=")
+    h, w = _pair(size) if size is not None else (min(height, width),) * 2
+    if h > height or w > width:
+        raise ValueError(f"cannot crop {h}x{w} (H x W) from frames of {height}x{width}; resize first (ResizeShortSide)")
+    dy, dx = height - h, width - w
+    if crops == 1:
+        return [(dy // 2, dx // 2, h, w, False)]
+    if crops == 3:
+        if height > width:
+            return [(top, dx // 2, h, w, False) for top in (0, dy // 2, dy)]
+        return [(dy // 2, left, h, w, False) for left in (0, dx // 2, dx)]
+    corners = {"center": (dy // 2, dx // 2), "top_left": (0, 0), "top_right": (0, dx),
+               "bottom_left": (dy, 0), "bottom_right": (dy, dx)}
+    boxes = [(*corners[p], h, w, False) for p in CROP_POSITIONS]
+    return boxes + [(t, left, h, w, True) for t, left, h, w, _ in boxes] if crops == 10 else boxes
+
+
+def view_crops(x: torch.Tensor, crops: int = 3, size: Optional[Size] = None, flow: bool = False) -> torch.Tensor:
+    """The spatial views of multi-view testing, stacked: ``(C, T, H, W) -> (M, C, T, h, w)``, M = ``crops``.
+
+    The crops are those of :func:`view_crop_boxes`. ``flow=True``: the clip is optical flow with its x
+    components in the even channels, which change sign in a mirrored crop (as ``RandomHorizontalFlip``).
+    """
+    x = _clip(x, "view_crops")
+    views = []
+    for top, left, h, w, mirrored in view_crop_boxes(x.shape[-2], x.shape[-1], crops, size):
+        view = _crop(x, top, left, h, w)
+        if mirrored:
+            view = view.flip(-1)
+            if flow:
+                view[0::2] = -view[0::2]  # x components point the other way
+        views.append(view)
+    return torch.stack(views)  # (M, C, T, h, w)
