@@ -68,6 +68,13 @@ _NUMBERS: List[Number] = [
     Number("snippets.ucf101.convpool_flow", 88.2, "%", "ng2015beyond", "abstract (first arXiv version)",
            "UCF101 (3 splits)", "conv pooling over 120 frames + optical flow, GoogLeNet",
            note="the first version's abstract quotes 88.2% (conv pooling), the final one 88.6% (LSTM)"),
+    Number("snippets.pooling_variants", 5, "variants", "ng2015beyond", "Sec. 3.1 and Figure 2 (a)-(e)",
+           setting="feature-pooling architectures compared: conv, late, slow and local pooling, time-domain "
+                   "convolution",
+           survey=6,
+           note="the survey's digest says the paper explored six pooling methods; the paper's Figure 2 draws "
+                "five, and those are what vidlearn's conv_pooling builds (its LSTM is the paper's other family, "
+                "not a pooling); the count is checked against our reading of the paper, not its PDF, here"),
     Number("fusion.ucf101", 92.5, "%", "feichtenhofer2016convolutional", "comparison with the state of the "
            "art (the paper's last table)", "UCF101 (3 splits)",
            "VGG-16 towers, conv fusion at conv5 + 3D conv + 3D pooling, temporal branch, ImageNet pre-trained",
