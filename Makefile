@@ -63,9 +63,15 @@ lint-workflows: $(STAMP) $(ACTIONLINT)
 # every chapter under nbval at ci, as the book build runs it (VIDLEARN_BOOK_BUILD=1: static figures). The
 # chapters run once in `make test`: each one whose every cell passed is stored with its outputs in Jupyter
 # Book's execution cache (emptied first), and book-check renders those outputs instead of running it again.
+# They run on NOTEBOOK_WORKERS pytest-xdist workers (each chapter whole on one worker), each kernel with one
+# torch thread: on 2 cores two one-thread chapters at once finish in about 0.6 of the time of one two-thread
+# chapter after another (README, Measured). NOTEBOOK_WORKERS=0 runs them in this process, torch's own threads.
+NOTEBOOK_WORKERS ?= 2
+NOTEBOOK_THREADS := $(if $(filter 0,$(NOTEBOOK_WORKERS)),,OMP_NUM_THREADS=1 MKL_NUM_THREADS=1)
 notebooks: $(STAMP)
-	VIDLEARN_SCALE=ci VIDLEARN_PROGRESS=0 VIDLEARN_BOOK_BUILD=1 $(PY) -m pytest --nbval-lax book -q \
-	  -p no:cacheprovider -p tests.book.nbcache --book-cache $(JUPYTER_CACHE)
+	VIDLEARN_SCALE=ci VIDLEARN_PROGRESS=0 VIDLEARN_BOOK_BUILD=1 $(NOTEBOOK_THREADS) $(PY) -m pytest --nbval-lax \
+	  book -q -p no:cacheprovider -n $(NOTEBOOK_WORKERS) --dist loadfile \
+	  -p tests.book.nbcache --book-cache $(JUPYTER_CACHE)
 
 # Debian's Chromium and its chromedriver for the browser check (never a downloaded browser); installed when missing.
 # selenium itself comes from requirements.txt.

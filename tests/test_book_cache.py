@@ -86,6 +86,25 @@ def test_a_partly_run_notebook_is_not_stored(tmp_path):
         get_cache(str(cache)).match_cache_notebook(nbformat.read(path, as_version=4))
 
 
+def test_chapters_run_on_two_xdist_workers_are_all_stored(tmp_path):
+    # `make notebooks` runs the chapters on two workers (-n 2 --dist loadfile): the controller empties the
+    # cache once, every worker stores the chapters it ran, and the controller lists them all with their times
+    later = ["x = 6 * 7", "import time; time.sleep(1); print(x)"]   # needs its first cell: runs in order
+    goods = [_write(tmp_path, later, f"good{i}.ipynb") for i in range(3)]
+    bad = _write(tmp_path, ["raise ValueError('broken chapter')"], "bad.ipynb")
+    cache = tmp_path / "cache"
+    run = _nbval(tmp_path, cache, "-n", "2", "--dist", "loadfile")
+    assert run.returncode != 0 and "broken chapter" in run.stdout, run.stdout + run.stderr
+    assert "3 executed notebook(s) stored" in run.stdout, run.stdout
+    for good in goods:
+        record = get_cache(str(cache)).match_cache_notebook(nbformat.read(good, as_version=4))
+        assert record.data["execution_seconds"] > 0
+        assert f"{good.name}" in run.stdout   # its time is in the summary
+    with pytest.raises(KeyError):
+        get_cache(str(cache)).match_cache_notebook(nbformat.read(bad, as_version=4))
+    assert sorted(Path(nodeid).name for nodeid, _ in nbcache.stored_times(cache)) == [g.name for g in goods]
+
+
 def test_nbval_starts_from_an_empty_cache(tmp_path):
     cache = tmp_path / "cache"
     (tmp_path / "old").mkdir()

@@ -15,17 +15,24 @@ never built from outputs of other code or another scale. The plugin always start
 
 Only notebooks whose every code cell ran and passed in this session are stored; a failed, skipped or
 deselected cell leaves the chapter out (the book build then executes it itself and fails on its error).
+
+The plugin works under pytest-xdist (``-n 2 --dist loadfile``: each chapter runs whole on one worker, as nbval
+needs): the controller empties the cache and creates its database once, the workers store their chapters
+under a file lock, and each stored chapter's time goes to ``TIMES_NAME`` in the cache, which the controller
+prints at the end.
 """
 
 from __future__ import annotations
 
 import copy
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -33,6 +40,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 STAMP_NAME = "vidlearn-stamp.json"
+TIMES_NAME = "nbval-seconds.jsonl"   # one {"nodeid", "seconds"} line per stored chapter
+LOCK_NAME = ".vidlearn-lock"
 # what the chapters' outputs depend on besides their own code cells
 SOURCES = ("vidlearn", "requirements.txt", "pyproject.toml", "_config.yml")
 LIBRARIES = ("torch", "torchvision", "numpy", "plotly", "opencv-contrib-python-headless", "av", "decord")
@@ -116,15 +125,50 @@ def executed_notebook(nb, outputs: dict[int, list]):
     return done
 
 
-def store(cache: Path, path: Path, nb, seconds: float) -> int:
-    """Cache ``nb`` (executed) as the outputs of the notebook file ``path``; returns the record's id."""
+@contextmanager
+def _locked(cache: Path):
+    """Hold the cache's lock file (one writer at a time: the xdist workers share the cache)."""
+    with open(Path(cache) / LOCK_NAME, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def create(cache: Path) -> None:
+    """Create the cache's database now, once, before workers write to it."""
+    from jupyter_cache import get_cache
+
+    get_cache(str(cache)).list_cache_records()
+
+
+def store(cache: Path, path: Path, nb, seconds: float, nodeid: str | None = None) -> int:
+    """Cache ``nb`` (executed) as the outputs of the notebook file ``path``; returns the record's id.
+
+    With ``nodeid`` the chapter's time is also appended to the cache's ``TIMES_NAME`` file.
+    """
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
 
-    record = get_cache(str(cache)).cache_notebook_bundle(
-        CacheBundleIn(nb, str(Path(path).resolve()), data={"execution_seconds": seconds}),
-        check_validity=False, overwrite=True)
+    with _locked(cache):
+        record = get_cache(str(cache)).cache_notebook_bundle(
+            CacheBundleIn(nb, str(Path(path).resolve()), data={"execution_seconds": seconds}),
+            check_validity=False, overwrite=True)
+        if nodeid is not None:
+            with open(Path(cache) / TIMES_NAME, "a") as times:
+                times.write(json.dumps({"nodeid": nodeid, "seconds": round(seconds, 1)}) + "\n")
     return record.pk
+
+
+def stored_times(cache: Path) -> list:
+    """(nodeid, seconds) of every chapter stored in this session, in the order they were stored."""
+    try:
+        lines = (Path(cache) / TIMES_NAME).read_text().splitlines()
+    except OSError:
+        return []
+    rows = [json.loads(line) for line in lines if line.strip()]
+    return [(row["nodeid"], row["seconds"]) for row in rows]
 
 
 # ---------------------------------------------------------------------------------------- pytest plugin
@@ -137,7 +181,9 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     cache = config.getoption("book_cache")
     if cache:
-        prepare(Path(cache), wipe=True)
+        if not hasattr(config, "workerinput"):   # the controller (or a run without xdist) starts it empty
+            prepare(Path(cache), wipe=True)
+            create(Path(cache))
         config.pluginmanager.register(_Recorder(Path(cache)), "vidlearn-book-cache")
 
 
@@ -147,7 +193,6 @@ class _Recorder:
         self.outputs: dict = {}   # notebook node -> {code cell number: outputs}
         self.failed: set = set()
         self.started: dict = {}
-        self.stored: list = []
 
     def _cell(self, item):
         from nbval.plugin import IPyNbCell
@@ -180,14 +225,16 @@ class _Recorder:
         except ValueError:     # a cell did not run (deselected, -x), or nbval's outputs are not valid
             return
         seconds = time.perf_counter() - self.started.pop(notebook)
-        store(self.cache, Path(str(notebook.fspath)), nb, seconds)
-        self.stored.append((notebook.nodeid, seconds))
+        store(self.cache, Path(str(notebook.fspath)), nb, seconds, nodeid=notebook.nodeid)
 
-    def pytest_terminal_summary(self, terminalreporter):
-        for nodeid, seconds in self.stored:  # each chapter's time under nbval, as the README's table gives it
+    def pytest_terminal_summary(self, terminalreporter, config):
+        if hasattr(config, "workerinput"):
+            return
+        stored = stored_times(self.cache)   # written by whichever process ran each chapter
+        for nodeid, seconds in stored:  # each chapter's time under nbval, as the README's table gives it
             terminalreporter.write_line(f"{seconds:8.1f} s  {nodeid}")
         terminalreporter.write_line(
-            f"book cache {self.cache}: {len(self.stored)} executed notebook(s) stored for the book build")
+            f"book cache {self.cache}: {len(stored)} executed notebook(s) stored for the book build")
 
 
 def main(argv=None) -> int:
