@@ -4,8 +4,9 @@ Pages are served from _build/html on localhost and opened in Debian's headless C
 selenium through Debian's chromedriver (never a downloaded browser). Every other host name resolves to
 nothing, so a page that needs the network fails here as it would offline. For each chapter the test
 fails on a JavaScript console error, a plotly figure that drew no SVG, a request that left localhost, an
-image that did not load; it moves the slider of every interactive figure (a real click on the slider's
-rail; a button or dropdown entry for figures with only those) and checks that the figure changed; and
+image that did not load, a formula MathJax did not typeset or a raw `$` left in the text; it moves the
+slider of every interactive figure (a real click on the slider's rail; a button or dropdown entry for
+figures with only those) and checks that the figure changed; and
 it saves a full-page screenshot under _build/screenshots/.
 Internal links (<a href>, <img src>, scripts, stylesheets) of every built page are checked without a
 browser: the file exists and so does the #anchor on the target page.
@@ -185,6 +186,23 @@ const imgs = Array.from(document.images);
 imgs.forEach(i => { i.loading = 'eager'; });
 return imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.currentSrc || i.src);
 """
+# MathJax (served by the book) typeset every formula: one <mjx-container> per Sphinx math node, no <mjx-merror>
+_MATH = """
+const nodes = document.querySelectorAll('span.math, div.math').length;
+const done = document.querySelectorAll('mjx-container').length;
+return [nodes, done, document.querySelectorAll('mjx-merror').length];
+"""
+# text a reader sees with a raw `$` in it: dollar math that was not parsed (code, outputs and figures aside)
+_RAW_DOLLARS = """
+const skip = 'pre, code, script, style, .math, mjx-container, .js-plotly-plot, .highlight, textarea';
+const walker = document.createTreeWalker(document.querySelector('main') || document.body, NodeFilter.SHOW_TEXT);
+const found = [];
+while (walker.nextNode()) {
+  const node = walker.currentNode;
+  if (node.nodeValue.includes('$') && !node.parentElement.closest(skip)) found.push(node.nodeValue.trim().slice(0, 80));
+}
+return found;
+"""
 _RESOURCES = """
 return [location.href].concat(performance.getEntriesByType('resource').map(e => e.name));
 """
@@ -294,6 +312,12 @@ def test_page_in_headless_chromium(page, server, browser):
         problems.append(f"{drawn[0]} of {expected} plotly figures drew an SVG ({drawn[1]} figure divs in the page)")
     if '"type":"image"' in html and not browser.find_elements("css selector", "div.js-plotly-plot svg image"):
         problems.append("image traces drew no <image> element")
+
+    nodes, typeset, errors = (_wait(browser, "const r = (() => {" + _MATH + "})(); return r[1] >= r[0] && r;", 20)
+                              or browser.execute_script(_MATH))
+    if typeset < nodes or errors:
+        problems.append(f"MathJax typeset {typeset} of {nodes} formulas ({errors} with TeX errors)")
+    problems += [f"raw $ in the text (math not parsed): {text!r}" for text in browser.execute_script(_RAW_DOLLARS)]
 
     if not _wait(browser, "return (() => {" + _IMAGES_NOT_LOADED + "})().length === 0;", 10):
         problems += [f"image did not load: {src}" for src in browser.execute_script(_IMAGES_NOT_LOADED)]
