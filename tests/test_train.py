@@ -178,16 +178,21 @@ class TinyConv3d(nn.Module):
 def _fit_conv(**options):
     torch.manual_seed(0)
     model = TinyConv3d()
+    layouts = []  # the conv weight's layout at each training step
+    model.conv.register_forward_pre_hook(
+        lambda m, args: layouts.append(m.weight.is_contiguous(memory_format=torch.channels_last_3d)))
     h = fit(model, _data(32), epochs=2, batch_size=8, lr=0.05, device="cpu", progress=False, verbose=False,
             **options)
+    h.layouts = layouts
     return model, h
 
 
 def test_fit_channels_last_3d_changes_the_layout_not_the_numbers():
     plain, h_plain = _fit_conv(channels_last=False)
     last, h_last = _fit_conv(channels_last=True)
-    assert last.conv.weight.is_contiguous(memory_format=torch.channels_last_3d)
-    assert plain.conv.weight.is_contiguous()
+    assert h_last.layouts and all(h_last.layouts)  # trained channels-last-3d
+    assert not any(h_plain.layouts)
+    assert last.conv.weight.is_contiguous() and plain.conv.weight.is_contiguous()  # handed back as it came
     torch.testing.assert_close(torch.tensor(h_last.train_loss), torch.tensor(h_plain.train_loss), rtol=1e-4,
                                atol=1e-5)
     _, h_auto = _fit_conv()  # "auto" is off on the CPU

@@ -24,7 +24,8 @@ Conventions:
 Forward passes run in eval mode under ``torch.no_grad()``; with ``backward=True`` a pass is a training
 step (train mode, forward, ``backward`` of the summed outputs) and FLOPs include the backward. A model's
 train/eval mode is restored afterwards; :func:`measure_latency`, :func:`peak_memory` and
-:func:`profile_model` move the model to ``device``.
+:func:`profile_model` run the model on ``device`` and hand it back on the device it came on
+(:func:`vidlearn.train.on_device`, the rule of every vidlearn helper that moves a model).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Sequence, Union
 import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
+
+from vidlearn.train.loop import on_device
 
 Inputs = Union[torch.Tensor, Sequence[torch.Tensor]]
 
@@ -137,9 +140,9 @@ def measure_latency(
     if warmup < 0 or repeats < 1:
         raise ValueError(f"need warmup >= 0 and repeats >= 1, got warmup={warmup}, repeats={repeats}")
     device = _device(device)
-    model, inputs = model.to(device), _to(inputs, device)
+    inputs = _to(inputs, device)
     times = []
-    with _mode(model, training=backward):
+    with on_device(model, device), _mode(model, training=backward):  # the model handed back where it came
         for i in range(warmup + repeats):
             _sync(device)
             start = time.perf_counter()
@@ -156,8 +159,8 @@ def peak_memory(
     """Peak bytes one pass allocates beyond what was allocated before it (see the module docstring)."""
     _check(model, inputs)
     device = _device(device)
-    model, inputs = model.to(device), _to(inputs, device)
-    with _mode(model, training=backward):
+    inputs = _to(inputs, device)
+    with on_device(model, device), _mode(model, training=backward):  # the model handed back where it came
         if device.type == "cuda":
             _sync(device)
             before = torch.cuda.memory_allocated(device)
@@ -212,15 +215,16 @@ def profile_model(
     """
     _check(model, inputs)
     device = _device(device)
-    model, inputs = model.to(device), _to(inputs, device)
-    return {
-        "params": count_parameters(model),
-        "flops": count_flops(model, inputs, backward=backward),
-        "latency_s": measure_latency(model, inputs, warmup, repeats, device, backward=backward),
-        "peak_memory_bytes": peak_memory(model, inputs, device, backward=backward),
-        "device": str(device),
-        "backward": backward,
-    }
+    inputs = _to(inputs, device)
+    with on_device(model, device):  # the model handed back where it came
+        return {
+            "params": count_parameters(model),
+            "flops": count_flops(model, inputs, backward=backward),
+            "latency_s": measure_latency(model, inputs, warmup, repeats, device, backward=backward),
+            "peak_memory_bytes": peak_memory(model, inputs, device, backward=backward),
+            "device": str(device),
+            "backward": backward,
+        }
 
 
 class ProfileTable:

@@ -13,7 +13,7 @@ from typing import Dict, Tuple, Union
 import torch
 import torch.nn as nn
 
-from vidlearn.train.loop import Data, make_loader, resolve_device, to_device
+from vidlearn.train.loop import Data, make_loader, on_device, resolve_device, to_device
 
 
 @torch.no_grad()
@@ -21,14 +21,15 @@ def predict(model: nn.Module, data: Data, *, batch_size: int = 32,
             device: Union[str, torch.device] = "auto") -> Tuple[torch.Tensor, torch.Tensor]:
     """``(predictions, labels)``: the argmax class of ``model`` (eval mode) on every clip of ``data``, in order.
 
-    Both are int64 tensors of shape ``(N,)`` on the CPU.
+    Both are int64 tensors of shape ``(N,)`` on the CPU; the model is handed back on the device it came on.
     """
     dev = resolve_device(device)
-    model = model.to(dev).eval()
     preds, labels = [], []
-    for inputs, y in make_loader(data, batch_size, shuffle=False):
-        preds.append(model(to_device(inputs, dev)).argmax(1).cpu())
-        labels.append(torch.as_tensor(y).cpu())
+    with on_device(model, dev):  # handed back on the device it came on
+        model.eval()
+        for inputs, y in make_loader(data, batch_size, shuffle=False):
+            preds.append(model(to_device(inputs, dev)).argmax(1).cpu())
+            labels.append(torch.as_tensor(y).cpu())
     return torch.cat(preds).long(), torch.cat(labels).long()
 
 

@@ -20,7 +20,8 @@ import os
 import random
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional, Union
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Optional, Union
 
 import numpy as np
 import torch
@@ -195,6 +196,35 @@ def _conv3d_channels_last(model: nn.Module) -> nn.Module:
     return model
 
 
+def model_device(model: nn.Module) -> Optional[torch.device]:
+    """Where ``model`` keeps its tensors: the device of its first parameter (else buffer); None without any."""
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return None
+
+
+@contextmanager
+def on_device(model: nn.Module, device: Union[str, torch.device]) -> Iterator[nn.Module]:
+    """``model`` on ``device`` inside the ``with`` block, and back on the device it came on afterwards.
+
+    The book's one device rule: every vidlearn helper that moves a model (``fit``, ``evaluate``,
+    ``predict``, ``evaluate_views``, ``vidlearn.profile``) hands it back where it found it, also when the
+    helper raises, as PyTorch Lightning's teardown does. A model built on the CPU is on the CPU after
+    ``fit`` on a GPU, so the next cell can call it on the CPU tensors it makes; to keep it on the GPU,
+    move it there first (``model.cuda()``) and it stays. (``fit`` also hands back the weights' memory
+    layout: the channels-last-3d it trains with on CUDA is undone at the end.)
+    """
+    home = model_device(model)
+    model.to(device)
+    try:
+        yield model
+    finally:
+        if home is not None:
+            model.to(home)
+
+
 def _to_channels_last(x: Any) -> Any:
     """5-D tensors (also inside lists/tuples) in the channels-last-3d memory format."""
     if isinstance(x, torch.Tensor):
@@ -222,25 +252,27 @@ def evaluate(model: nn.Module, data: Data, *, batch_size: int = 32, device: Unio
     """Mean loss and accuracy of ``model`` on ``data`` (a Dataset or DataLoader) in eval mode.
 
     Returns ``{"loss": ..., "acc": ..., "n": number of clips}``. With the default loss, labels are
-    checked as in :func:`fit` (:func:`check_labels`).
+    checked as in :func:`fit` (:func:`check_labels`). The model runs on ``device`` and is handed back on the
+    device it came on (:func:`on_device`).
     """
     dev = resolve_device(device)
     default_loss = loss_fn is None
     loss_fn = loss_fn or F.cross_entropy
     amp_dtype = _amp_dtype(dev, amp)
     loader = make_loader(data, batch_size, shuffle=False)
-    model = model.to(dev).eval()
-    total_loss, correct, n = 0.0, 0, 0
-    for i, (inputs, labels) in enumerate(loader):
-        host_labels = labels
-        inputs, labels = to_device(inputs, dev), labels.to(dev)
-        with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            logits = model(inputs)
-        if default_loss:
-            check_labels(host_labels, logits.shape[-1], _batch_indices(loader, i), where="evaluate")
-        total_loss += float(loss_fn(logits.float(), labels)) * len(labels)
-        correct += int((logits.argmax(1) == labels).sum())
-        n += len(labels)
+    with on_device(model, dev):
+        model.eval()
+        total_loss, correct, n = 0.0, 0, 0
+        for i, (inputs, labels) in enumerate(loader):
+            host_labels = labels
+            inputs, labels = to_device(inputs, dev), labels.to(dev)
+            with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                logits = model(inputs)
+            if default_loss:
+                check_labels(host_labels, logits.shape[-1], _batch_indices(loader, i), where="evaluate")
+            total_loss += float(loss_fn(logits.float(), labels)) * len(labels)
+            correct += int((logits.argmax(1) == labels).sum())
+            n += len(labels)
     return {"loss": total_loss / n, "acc": correct / n, "n": n}
 
 
@@ -297,6 +329,10 @@ def fit(
     With the default loss every batch's labels are checked before the loss (:func:`check_labels`): an
     integer label outside ``0 .. K-1`` raises a ``ValueError`` naming the label, ``K`` and the dataset index.
 
+    The model trains on ``device`` and is handed back, in eval mode, on the device it came on, also when
+    training raises (:func:`on_device`): a model built on the CPU is on the CPU again after ``fit`` on a GPU.
+    Move it to the GPU before ``fit`` to keep it there.
+
     Returns:
         :class:`History` with per-epoch loss, accuracy, time and clips per second.
     """
@@ -320,101 +356,110 @@ def fit(
     seed_everything(seed)
     loader = make_loader(train_data, batch_size, shuffle=True, seed=seed, num_workers=num_workers,
                          pin_memory=dev.type == "cuda", distributed=distributed)
-    model = model.to(dev)
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError("the model has no trainable parameters (all requires_grad=False)")
-    if channels_last == "auto":
-        channels_last = dev.type == "cuda" and amp_dtype is not None and _uses_conv3d(model)
-    if channels_last:
-        model = _conv3d_channels_last(model)
-    net = model  # what the steps call: the model, wrapped for several processes and/or compiled
-    if distributed:
-        net = DistributedDataParallel(model, device_ids=[dev] if dev.type == "cuda" else None)
-    if compile:
-        net = torch.compile(net, backend=compile) if isinstance(compile, str) else torch.compile(net)
-    if optimizer == "adamw":
-        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    else:
-        opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
-    total_steps = epochs * len(loader)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, total_steps) if schedule == "cosine" else None
-    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
-    if dev.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(dev)
-    # BatchNorm cannot train on one clip whose maps end at 1 x 1 x 1: skip a lone last clip (as drop_last would)
-    has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
-    loader_batch = getattr(loader, "batch_size", None) or getattr(loader.batch_sampler, "batch_size", 1)
-    skip_single = has_bn and loader_batch > 1 and len(loader) > 1
-
-    hist = History(device=str(dev), precision={None: "fp32", torch.bfloat16: "bf16",
-                                                 torch.float16: "fp16"}[amp_dtype], name=name)
-    show = _progress_enabled(progress) and rank == 0
-    verbose = verbose and rank == 0
-    if show:
-        from tqdm.auto import tqdm
-    step = 0
-    for epoch in range(1, epochs + 1):
-        if isinstance(_sampler_of(loader), DistributedSampler):
-            _sampler_of(loader).set_epoch(epoch)  # a different shuffle each epoch, the same on every rank
-        net.train()
-        t0 = time.perf_counter()
-        total_loss, correct, n = 0.0, 0, 0
-        batches = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False) if show else loader
-        for i, (inputs, labels) in enumerate(batches):
-            if skip_single and len(labels) == 1:
-                continue  # a last batch of one clip: BatchNorm statistics of one clip (see the docstring)
-            host_labels = labels
-            inputs, labels = to_device(inputs, dev), labels.to(dev, non_blocking=True)
-            if channels_last:
-                inputs = _to_channels_last(inputs)
-            with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                logits = net(inputs)
-                if default_loss:
-                    check_labels(host_labels, logits.shape[-1], _batch_indices(loader, i), step=step)
-                loss = loss_fn(logits.float(), labels)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}, step {step}; lower lr?")
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if grad_clip is not None:
-                scaler.unscale_(opt)
-                nn.utils.clip_grad_norm_(params, grad_clip)
-            scaler.step(opt)
-            scaler.update()
-            if sched is not None:
-                sched.step()
-            step += 1
-            b = _batch_size_of(labels)
-            total_loss += float(loss.detach()) * b
-            correct += int((logits.argmax(1) == labels).sum())
-            n += b
+    home = model_device(model)  # where fit hands the model back (on_device), also when training raises
+    model.to(dev)
+    try:
+        params = [p for p in model.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError("the model has no trainable parameters (all requires_grad=False)")
+        if channels_last == "auto":
+            channels_last = dev.type == "cuda" and amp_dtype is not None and _uses_conv3d(model)
+        if channels_last:
+            model = _conv3d_channels_last(model)
+        net = model  # what the steps call: the model, wrapped for several processes and/or compiled
         if distributed:
-            total_loss, correct, n = _all_reduce_sum(total_loss, correct, n)
-            n = int(n)
-        elapsed = time.perf_counter() - t0
-        hist.train_loss.append(total_loss / n)
-        hist.train_acc.append(correct / n)
-        hist.time_s.append(elapsed)
-        hist.clips_per_s.append(n / elapsed)
-        hist.steps.append(step)
-        if val_data is not None:
-            res = evaluate(model, val_data, batch_size=batch_size, device=dev, amp=amp, loss_fn=loss_fn)
-            hist.val_loss.append(res["loss"])
-            hist.val_acc.append(res["acc"])
+            net = DistributedDataParallel(model, device_ids=[dev] if dev.type == "cuda" else None)
+        if compile:
+            net = torch.compile(net, backend=compile) if isinstance(compile, str) else torch.compile(net)
+        if optimizer == "adamw":
+            opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
         else:
-            hist.val_loss.append(None)
-            hist.val_acc.append(None)
-        if verbose:
-            val = (f"  val loss {hist.val_loss[-1]:.3f} acc {hist.val_acc[-1]:.3f}"
-                   if val_data is not None else "")
-            print(f"{name + ': ' if name else ''}epoch {epoch}/{epochs}  train loss {hist.train_loss[-1]:.3f} "
-                  f"acc {hist.train_acc[-1]:.3f}{val}  ({elapsed:.1f} s, {n / elapsed:.0f} clips/s)",
-                  file=sys.stdout, flush=True)
-    if distributed:  # BatchNorm statistics are per process: end with rank 0's everywhere
-        for buf in model.buffers():
-            dist.broadcast(buf, src=0)
-    if dev.type == "cuda":
-        hist.peak_memory_mb = torch.cuda.max_memory_allocated(dev) / 2**20
+            opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+        total_steps = epochs * len(loader)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, total_steps) if schedule == "cosine" else None
+        scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+        if dev.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(dev)
+        # BatchNorm cannot train on one clip whose maps end at 1 x 1 x 1: skip a lone last clip (as drop_last would)
+        has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+        loader_batch = getattr(loader, "batch_size", None) or getattr(loader.batch_sampler, "batch_size", 1)
+        skip_single = has_bn and loader_batch > 1 and len(loader) > 1
+
+        hist = History(device=str(dev), precision={None: "fp32", torch.bfloat16: "bf16",
+                                                     torch.float16: "fp16"}[amp_dtype], name=name)
+        show = _progress_enabled(progress) and rank == 0
+        verbose = verbose and rank == 0
+        if show:
+            from tqdm.auto import tqdm
+        step = 0
+        for epoch in range(1, epochs + 1):
+            if isinstance(_sampler_of(loader), DistributedSampler):
+                _sampler_of(loader).set_epoch(epoch)  # a different shuffle each epoch, the same on every rank
+            net.train()
+            t0 = time.perf_counter()
+            total_loss, correct, n = 0.0, 0, 0
+            batches = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False) if show else loader
+            for i, (inputs, labels) in enumerate(batches):
+                if skip_single and len(labels) == 1:
+                    continue  # a last batch of one clip: BatchNorm statistics of one clip (see the docstring)
+                host_labels = labels
+                inputs, labels = to_device(inputs, dev), labels.to(dev, non_blocking=True)
+                if channels_last:
+                    inputs = _to_channels_last(inputs)
+                with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                    logits = net(inputs)
+                    if default_loss:
+                        check_labels(host_labels, logits.shape[-1], _batch_indices(loader, i), step=step)
+                    loss = loss_fn(logits.float(), labels)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}, step {step}; lower lr?")
+                opt.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                if grad_clip is not None:
+                    scaler.unscale_(opt)
+                    nn.utils.clip_grad_norm_(params, grad_clip)
+                scaler.step(opt)
+                scaler.update()
+                if sched is not None:
+                    sched.step()
+                step += 1
+                b = _batch_size_of(labels)
+                total_loss += float(loss.detach()) * b
+                correct += int((logits.argmax(1) == labels).sum())
+                n += b
+            if distributed:
+                total_loss, correct, n = _all_reduce_sum(total_loss, correct, n)
+                n = int(n)
+            elapsed = time.perf_counter() - t0
+            hist.train_loss.append(total_loss / n)
+            hist.train_acc.append(correct / n)
+            hist.time_s.append(elapsed)
+            hist.clips_per_s.append(n / elapsed)
+            hist.steps.append(step)
+            if val_data is not None:
+                res = evaluate(model, val_data, batch_size=batch_size, device=dev, amp=amp, loss_fn=loss_fn)
+                hist.val_loss.append(res["loss"])
+                hist.val_acc.append(res["acc"])
+            else:
+                hist.val_loss.append(None)
+                hist.val_acc.append(None)
+            if verbose:
+                val = (f"  val loss {hist.val_loss[-1]:.3f} acc {hist.val_acc[-1]:.3f}"
+                       if val_data is not None else "")
+                print(f"{name + ': ' if name else ''}epoch {epoch}/{epochs}  train loss {hist.train_loss[-1]:.3f} "
+                      f"acc {hist.train_acc[-1]:.3f}{val}  ({elapsed:.1f} s, {n / elapsed:.0f} clips/s)",
+                      file=sys.stdout, flush=True)
+        if distributed:  # BatchNorm statistics are per process: end with rank 0's everywhere
+            for buf in model.buffers():
+                dist.broadcast(buf, src=0)
+        if dev.type == "cuda":
+            hist.peak_memory_mb = torch.cuda.max_memory_allocated(dev) / 2**20
+    finally:
+        if channels_last:  # hand the weights back in the layout they came in (a restored copy computes the same)
+            for m in model.modules():
+                if isinstance(m, nn.Conv3d):
+                    m.to(memory_format=torch.contiguous_format)
+        if home is not None:
+            model.to(home)
     model.eval()
     return hist

@@ -38,7 +38,7 @@ from torch.utils.data import DataLoader, Dataset
 from vidlearn.data.folder import VideoFolder
 from vidlearn.data.samplers import MultiViewSampler, SlowFastSampler
 from vidlearn.data.transforms import Size, view_crop_boxes
-from vidlearn.train.loop import _amp_dtype, check_labels, resolve_device
+from vidlearn.train.loop import _amp_dtype, check_labels, on_device, resolve_device
 
 
 def _views_dataset(dataset: VideoFolder, clips: int, frames: Optional[int], stride: Optional[int]) -> VideoFolder:
@@ -70,6 +70,19 @@ def _crop_views(x: torch.Tensor, crops: int, size: Optional[Size], flow: bool) -
 
 
 @torch.no_grad()
+def average_views(logits: torch.Tensor, average: str = "softmax") -> torch.Tensor:
+    """One score per video from the logits of its views: ``(B, V, K) -> (B, K)`` class probabilities.
+
+    ``"softmax"``: the mean of the views' softmax scores (Two-Stream, Non-local, SlowFast); ``"logits"``: the
+    softmax of the mean logits (TSN's consensus before its softmax).
+    """
+    if average == "softmax":
+        return logits.softmax(-1).mean(1)  # (B, K)
+    if average == "logits":
+        return logits.mean(1).softmax(-1)  # (B, K)
+    raise ValueError(f"average must be 'softmax' or 'logits', got {average!r}")
+
+
 def evaluate_views(model: nn.Module, dataset: Union[Dataset, DataLoader], *, clips: int = 10, crops: int = 3,
                    frames: Optional[int] = None, stride: Optional[int] = None, crop_size: Optional[Size] = None,
                    average: str = "softmax", flow: bool = False, batch_size: int = 1, num_workers: int = 0,
@@ -106,27 +119,27 @@ def evaluate_views(model: nn.Module, dataset: Union[Dataset, DataLoader], *, cli
         dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
     dev = resolve_device(device)
     amp_dtype = _amp_dtype(dev, amp)
-    model = model.to(dev).eval()
     scores, labels = [], []
-    for inputs, y in loader:
-        if not isinstance(inputs, torch.Tensor) or inputs.dim() not in (5, 6):
-            raise ValueError(f"evaluate_views expects batches of views (B, V, C, T, H, W) (or clips (B, C, T, H, W) "
-                             f"with clips=1), got {type(inputs).__name__} {tuple(getattr(inputs, 'shape', ()))}")
-        if inputs.dim() == 5:
-            inputs = inputs[:, None]  # (B, 1, C, T, H, W)
-        b, v = inputs.shape[:2]
-        if v != clips:
-            raise ValueError(f"the dataset gives {v} clips per video, but clips={clips}: build its sampler as "
-                             f"MultiViewSampler({clips}, ...) or pass a VideoFolder")
-        views = _crop_views(inputs.flatten(0, 1), crops, crop_size, flow)  # (B*V, M, C, T, h, w)
-        views = views.flatten(0, 1).to(dev)  # (B*V*M, C, T, h, w)
-        with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            logits = model(views).float()  # (B*V*M, K)
-        check_labels(y, logits.shape[-1], where="evaluate_views")
-        per_view = logits.softmax(-1) if average == "softmax" else logits
-        video = per_view.view(b, v * crops, -1).mean(1)  # (B, K)
-        scores.append(video if average == "softmax" else video.softmax(-1))
-        labels.append(y)
+    with on_device(model, dev):  # handed back on the device it came on
+        model.eval()
+        for inputs, y in loader:
+            if not isinstance(inputs, torch.Tensor) or inputs.dim() not in (5, 6):
+                raise ValueError(f"evaluate_views expects batches of views (B, V, C, T, H, W) (or clips "
+                                 f"(B, C, T, H, W) with clips=1), got {type(inputs).__name__} "
+                                 f"{tuple(getattr(inputs, 'shape', ()))}")
+            if inputs.dim() == 5:
+                inputs = inputs[:, None]  # (B, 1, C, T, H, W)
+            b, v = inputs.shape[:2]
+            if v != clips:
+                raise ValueError(f"the dataset gives {v} clips per video, but clips={clips}: build its sampler as "
+                                 f"MultiViewSampler({clips}, ...) or pass a VideoFolder")
+            views = _crop_views(inputs.flatten(0, 1), crops, crop_size, flow)  # (B*V, M, C, T, h, w)
+            views = views.flatten(0, 1).to(dev)  # (B*V*M, C, T, h, w)
+            with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                logits = model(views).float()  # (B*V*M, K)
+            check_labels(y, logits.shape[-1], where="evaluate_views")
+            scores.append(average_views(logits.view(b, v * crops, -1), average))  # (B, K)
+            labels.append(y)
     scores, labels = torch.cat(scores).cpu(), torch.cat(labels).cpu()  # (N, K), (N,)
     top5 = scores.topk(min(5, scores.shape[1]), dim=1).indices  # (N, 5)
     return {"top1": float((scores.argmax(1) == labels).float().mean()),
