@@ -8,7 +8,7 @@ PLOTLYJS := book/_static/plotly.min.js
 PORT ?= 8000
 export PYTHONHASHSEED := 0
 
-.PHONY: book test unit wheel-check lint-workflows notebooks book-check browser colab-check serve lint bench clean
+.PHONY: book test unit wheel-check lint-workflows notebooks book-check browser colab-check serve lint bench gpu-check clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ book: $(STAMP) $(PLOTLYJS)
 	VIDLEARN_BOOK_BUILD=1 $(VENV)/bin/jupyter-book build . -W --keep-going
 
 # unit tests, every notebook under nbval at the ci scale, the book with warnings as errors checked in a
-# browser, then one chapter run the way Colab runs it
+# browser, then every chapter run the way Colab runs it (its image's Python and versions, a pretend GPU)
 test: unit wheel-check lint-workflows notebooks book-check colab-check
 
 unit: $(STAMP)
@@ -91,9 +91,11 @@ book-check: $(STAMP) $(PLOTLYJS) browser
 	VIDLEARN_SCALE=ci VIDLEARN_BOOK_BUILD=1 $(VENV)/bin/jupyter-book build . -W --keep-going
 	$(PY) -m pytest tests/book -q
 
-# what Colab does, offline: a fresh venv with Colab's preinstalled packages, vidlearn installed by the
-# chapters' own setup cell from a copy of this tree, then $(COLAB_CHAPTERS) run at ci (tests/colab)
-COLAB_CHAPTERS ?= book/deepvideo.ipynb
+# what Colab does, offline: Colab's Python (3.13; built from source when the machine has none) and a fresh venv
+# with the packages of Colab's image at its versions (tests/colab/colab-image.txt, torch from PyPI), vidlearn
+# installed by the chapters' own setup cell from a copy of this tree, then every chapter (or $(COLAB_CHAPTERS))
+# run at ci two at a time, as on a GPU runtime (the pretend GPU of tests/pretend_gpu.py) (tests/colab)
+COLAB_CHAPTERS ?=
 colab-check: $(STAMP)
 	$(PY) tests/colab/colab_repro.py $(COLAB_CHAPTERS)
 
@@ -106,6 +108,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# on a machine with a GPU (never in CI): speed-up ratios of AMP, channels_last_3d, torch.compile and fused
+# attention in one run, then the chapters at VIDLEARN_SCALE=gpu within a time budget (benchmarks/gpu_check.py)
+gpu-check: $(STAMP)
+	$(PY) benchmarks/gpu_check.py
 
 clean:
 	rm -rf _build
