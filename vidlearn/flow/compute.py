@@ -3,13 +3,14 @@
 The temporal stream of Two-Stream (Simonyan & Zisserman, NeurIPS 2014, https://arxiv.org/abs/1406.2199)
 and of TSN (Wang et al., ECCV 2016) sees no pixels at all, only the optical flow between consecutive
 frames: for every pixel of frame ``t``, the displacement ``(dx, dy)`` that takes it to frame ``t + 1``.
-Both papers precomputed it with the TV-L1 algorithm (Zach, Pock, Bischof 2007); we offer it beside two
-faster classical methods:
+Both precomputed it: Two-Stream with the method of Brox et al. (ECCV 2004) in OpenCV's GPU implementation,
+TSN (and I3D after it) with TV-L1 (Zach, Pock, Bischof 2007). We offer TV-L1 beside two faster classical
+methods:
 
     ``"dis"``        Dense Inverse Search (Kroeger et al., ECCV 2016): patch search on a pyramid plus
                      variational refinement; milliseconds a frame pair, the default.
     ``"farneback"``  polynomial expansion (Farneback 2003): smooth, blurs motion boundaries.
-    ``"tvl1"``       Dual TV-L1 (Zach et al. 2007): the two-stream papers' choice; the most accurate of
+    ``"tvl1"``       Dual TV-L1 (Zach et al. 2007): TSN's and I3D's choice; the most accurate of
                      the three and by far the slowest. Needs OpenCV's contrib build (``cv2.optflow``).
 
     frames (T, H, W, 3) uint8 ----> grayscale (T, H, W) ----> flow(frame t -> frame t+1) for t < T-1

@@ -50,7 +50,7 @@ class TwoStreamConfig:
     dropout: float = 0.9  # the paper's high dropout ratio
     flow_frames: int = 10  # L: flow fields stacked into 2L input channels
     size: int = 224
-    subtract_mean_flow: bool = True  # Sec. 3.3: subtract each field's mean displacement (camera motion)
+    subtract_mean_flow: bool = True  # Sec. 3.1, "mean flow subtraction": each field minus its mean (camera motion)
     fusion: str = "average"  # "average" of softmax scores, or "linear": a learned layer on the scores
 
     def __post_init__(self):
