@@ -73,3 +73,34 @@ def test_toc_lists_exactly_the_chapters_that_exist():
 
 def test_setup_cell_url_matches_the_package_metadata():
     assert repository_url() in (ROOT / "pyproject.toml").read_text()
+
+
+def test_notation_and_glossary_pages_are_in_the_book_and_linked_from_the_intro():
+    toc = (ROOT / "_toc.yml").read_text()
+    intro = (ROOT / "book" / "intro.md").read_text()
+    for page in ("notation", "glossary"):
+        assert f"file: book/{page}" in toc, f"book/{page}.md is not in _toc.yml"
+        assert f"{{doc}}`{page}`" in intro, f"the intro does not link the {page} page"
+    glossary = (ROOT / "book" / "glossary.md").read_text()
+    assert "```{glossary}" in glossary and ":sorted:" in glossary
+    # the terms the issue asked for, each defined once (Sphinx -W fails a {term} role to a missing one)
+    terms = re.findall(r"^(\S[^\n]*)$", glossary.split("```{glossary}", 1)[1], flags=re.M)
+    for term in ("Top-1", "Hit@1", "mAP", "iDT", "CNN-M", "conv5", "fc8", "SVM", "VLAD", "Fisher vector", "TLE",
+                 "Drop path", "MLP ratio"):
+        assert terms.count(term) == 1, f"glossary: {term!r} defined {terms.count(term)} times"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_chapter_has_two_exercises_and_a_checked_one_with_its_solution_collapsed(path):
+    cells = _cells(path)
+    markdown = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    assert "## Exercises" in markdown, f"{path.name}: no Exercises section"
+    section = markdown.split("## Exercises", 1)[1].split("\n## ", 1)[0]
+    assert len(re.findall(r"^\d+\. ", section, flags=re.M)) >= 2, f"{path.name}: fewer than two exercises"
+    code = [("".join(c["source"]), c.get("metadata", {}).get("tags", [])) for c in cells if c["cell_type"] == "code"]
+    stubs = [src for src, _ in code if "from vidlearn.exercises import check_" in src and "NotImplementedError" in src]
+    assert stubs, f"{path.name}: no exercise checked by vidlearn.exercises"
+    checker = re.search(r"import (check_\w+)", stubs[0]).group(1)
+    solutions = [src for src, tags in code if "hide-cell" in tags and f"assert {checker}(" in src]
+    assert solutions, f"{path.name}: no collapsed (hide-cell) solution asserting {checker}"
+    assert solutions[0].startswith("# Solution"), f"{path.name}: the solution cell should say what it is"

@@ -29,6 +29,24 @@ The checkers and the functions they expect:
   (B, T*H*W, D)`` (TimeSformer)
 * :func:`check_early_fusion` ``fn(clip (B, C, T, H, W), weight (O, C, T, k, k), bias (O,), stride: int,
   padding: int) -> (B, O, H', W')`` (DeepVideo)
+
+The checkers of the other chapters are in modules of their own, exported here:
+
+* :func:`check_uniform_sampler` ``fn(num_video_frames, num_frames) -> (num_frames,)`` frame indices (Working
+  with video; ``exercises.samplers``)
+* :func:`check_flow_stack` ``fn(flow (2, T, H, W), start, L, subtract_mean) -> (2L, H, W)`` (Two-Stream)
+* :func:`check_conv_pooling` ``fn(maps (B, T, D, h, w)) -> (B, D)`` (Beyond Short Snippets)
+* :func:`check_conv_fusion` ``fn(xa (B, D, H, W), xb (B, D, H, W), weight (D, 2D, 1, 1), bias (D,)) ->
+  (B, D, H, W)`` (Fusion)
+* :func:`check_receptive_field` ``fn(layers: list of nn.Conv3d / nn.MaxPool3d) -> (frames, height, width)``
+  (C3D)
+* :func:`check_non_local_block` ``fn(x (B, C, T, H, W), theta, phi, g, w_z) -> (B, C, T, H, W)`` (Non-local)
+* :func:`check_lateral_connection` ``fn(slow, fast, weight, bn, alpha) -> (B, C + 2C_f, T, H, W)`` (SlowFast)
+* :func:`check_view_average` ``fn(logits (B, V, N)) -> (B, N)`` (Summary; ``exercises.views``)
+* :func:`check_clip_preprocess` ``fn(frames uint8 (T, H, W, C), mean, std) -> (C, T, H, W)`` (Using vidlearn;
+  ``exercises.transforms``)
+
+Every chapter's solution is in its page, collapsed (a ``hide-cell`` cell the reader opens after trying).
 """
 
 from __future__ import annotations
@@ -549,3 +567,19 @@ def check_early_fusion(fn: Callable[..., torch.Tensor]) -> bool:
         return tried
 
     return _check("early fusion", fn, hint, body)
+
+
+# Checkers of the other chapters, in modules of their own (each uses the helpers above, so they come last)
+from vidlearn.exercises.c3d import check_receptive_field  # noqa: E402
+from vidlearn.exercises.fusion import check_conv_fusion  # noqa: E402
+from vidlearn.exercises.non_local import check_non_local_block  # noqa: E402
+from vidlearn.exercises.samplers import check_uniform_sampler  # noqa: E402
+from vidlearn.exercises.slowfast import check_lateral_connection  # noqa: E402
+from vidlearn.exercises.snippets import check_conv_pooling  # noqa: E402
+from vidlearn.exercises.transforms import check_clip_preprocess  # noqa: E402
+from vidlearn.exercises.two_stream import check_flow_stack  # noqa: E402
+from vidlearn.exercises.views import check_view_average  # noqa: E402
+
+__all__ += ["check_clip_preprocess", "check_conv_fusion", "check_conv_pooling", "check_flow_stack",
+            "check_lateral_connection", "check_non_local_block", "check_receptive_field", "check_uniform_sampler",
+            "check_view_average"]
