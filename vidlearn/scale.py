@@ -34,6 +34,7 @@ class Preset:
     lr: float
     amp: bool  # mixed precision (only takes effect on CUDA)
     num_workers: int  # DataLoader workers
+    cache_dtype: str  # how vidlearn.data.in_memory stores clips made once: "float32" (exact) or "uint8" (1/4)
 
     def replace(self, **changes) -> Preset:
         return dataclasses.replace(self, **changes)
@@ -48,13 +49,13 @@ class Preset:
 
 PRESETS = {
     "ci": Preset("ci", frames=8, size=32, long_frames=24, train_samples=320, val_samples=160, epochs=4,
-                 batch_size=32, lr=3e-3, amp=False, num_workers=0),
+                 batch_size=32, lr=3e-3, amp=False, num_workers=0, cache_dtype="float32"),
     # cpu: about 6x the ci compute (clip 1.5 x 1.56, clips 2x, epochs 1.25x), 2 to 25 minutes a chapter on
     # 2 cores (the README's table); the earlier 16x48x48, 1,200 clips x 8 epochs was ~34x ci (Snippets: 6.6 min)
     "cpu": Preset("cpu", frames=12, size=40, long_frames=36, train_samples=640, val_samples=240, epochs=5,
-                  batch_size=32, lr=2e-3, amp=False, num_workers=0),
+                  batch_size=32, lr=2e-3, amp=False, num_workers=0, cache_dtype="float32"),
     "gpu": Preset("gpu", frames=16, size=64, long_frames=64, train_samples=6000, val_samples=1000, epochs=15,
-                  batch_size=64, lr=1e-3, amp=True, num_workers=2),
+                  batch_size=64, lr=1e-3, amp=True, num_workers=2, cache_dtype="uint8"),
 }
 
 
