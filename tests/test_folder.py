@@ -36,7 +36,7 @@ def backend(request, monkeypatch):
 
 @pytest.fixture(scope="module")
 def synthetic():
-    return SyntheticActions("motion", num_samples=16, frames=8, size=32, seed=0, noise=0.0)
+    return SyntheticActions("motion", num_samples=16, frames=8, size=32, seed=0, noise=0.0, transform=None)  # [0, 1]
 
 
 @pytest.fixture(scope="module")

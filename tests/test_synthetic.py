@@ -39,10 +39,13 @@ def _ks_critical(n: int, m: int) -> float:
 # ----------------------------------------------------------------------------------------------- basics
 def test_items_have_documented_shape_dtype_range_and_label():
     ds = SyntheticActions("motion", num_samples=10, frames=6, size=24, seed=0)
+    raw = SyntheticActions("motion", num_samples=10, frames=6, size=24, seed=0, transform=None)
     for i in range(len(ds)):
         clip, label = ds[i]
         assert clip.shape == (3, 6, 24, 24) and clip.dtype == torch.float32
-        assert 0.0 <= clip.min() and clip.max() <= 1.0
+        assert 0.0 <= raw[i][0].min() and raw[i][0].max() <= 1.0  # made in [0, 1]
+        assert torch.equal(raw[i][0], torch.from_numpy(ds.clip(i)[0]))
+        assert torch.equal(clip, (raw[i][0] - 0.45) / 0.25)  # then normalised by default, as documented
         assert isinstance(label, int) and label == i % ds.num_classes
     assert ds.classes == list(MOTION_CLASSES) and ds.num_classes == len(MOTION_CLASSES)
 
@@ -334,3 +337,16 @@ def test_long_match_is_deterministic_and_balanced():
     assert firsts == {(t, c) for t in EVENT_TYPES for c in LONG_MATCH_CLASSES}
     swapped = SyntheticActions(classes=["different", "same"], **{**kw, "num_samples": 4})
     assert swapped.describe(0)["class"] == "different" and swapped.describe(1)["class"] == "same"
+
+
+def test_the_defaults_train_a_tiny_motion_model_well_above_chance():
+    """Issue 16: a student's first run, with every default, learns (raw clips stayed at exactly 1/8)."""
+    from vidlearn import create_model
+    from vidlearn.train import fit
+
+    torch.manual_seed(0)
+    train = SyntheticActions("motion", num_samples=3000, frames=8, size=32, seed=0)
+    val = SyntheticActions("motion", num_samples=400, frames=8, size=32, seed=1)
+    model = create_model("early_fusion", tiny=True, num_classes=train.num_classes, frames=8)
+    h = fit(model, train, val, epochs=4, batch_size=64, lr=2e-3, verbose=False, progress=False)
+    assert h.final_val_acc > 3 * (1 / train.num_classes), h.val_acc

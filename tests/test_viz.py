@@ -102,3 +102,14 @@ def test_book_renderer_does_not_autoplay_animations():
     fig = viz.clip_player(_frames(4))
     html = pio.renderers["vidlearn_book"].to_mimebundle(fig.to_dict())["text/html"]
     assert "Plotly.animate" not in html and "Plotly.addFrames" in html
+
+
+def test_dataset_gallery_shows_synthetic_clips_as_made_not_normalised():
+    from vidlearn.data import SyntheticActions
+
+    data = SyntheticActions("motion", num_samples=8, frames=4, size=16, seed=0)  # normalises by default
+    raw = SyntheticActions("motion", num_samples=8, frames=4, size=16, seed=0, transform=None)
+    assert data.transform is not None
+    shown, expected = viz.dataset_gallery(data, cols=4), viz.dataset_gallery(raw, cols=4)
+    assert [t.source for t in shown.data] == [t.source for t in expected.data]
+    assert data.transform is not None  # the data set keeps its transform

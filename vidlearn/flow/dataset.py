@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from vidlearn.data.memory import without_transform
 from vidlearn.flow.compute import compute_flow
 
 MODALITIES = ("both", "rgb", "flow")
@@ -56,14 +57,17 @@ class FlowPairs(Dataset):
     """RGB frames and stacked optical flow of every clip of ``dataset``, flow computed once up front.
 
     Args:
-        dataset: items ``(clip, label)`` with ``clip`` float ``(C, T, H, W)`` in [0, 1] (no normalisation yet),
-            every clip of the same ``C``, ``H`` and ``W`` (checked item by item, before its flow is computed).
+        dataset: items ``(clip, label)`` with ``clip`` float ``(C, T, H, W)`` in [0, 1], every clip of the same
+            ``C``, ``H`` and ``W`` (checked item by item, before its flow is computed). A data set with a
+            ``transform`` (``SyntheticActions`` normalises by default) is read without it: flow is computed
+            from the clips as made, and that transform becomes the default ``rgb_transform``.
         flow_frames: ``L``, flow fields per position.
         snippets: ``K`` positions per item (1 for Two-Stream).
         spread: positions spread over the clip as TSN segments (True) or contiguous (False).
         modality: ``"both"``, ``"rgb"`` or ``"flow"`` (see the module docstring).
         method, **flow_options: passed to :func:`vidlearn.flow.compute_flow` (default DIS).
-        rgb_transform: applied to the rgb tensor ``(3, K, H, W)`` of an item (e.g. normalisation).
+        rgb_transform: applied to the rgb tensor ``(3, K, H, W)`` of an item (e.g. normalisation); by default
+            the data set's own ``transform`` (none for a data set without one).
         flow_scale: the flow is divided by it (pixels per frame -> roughly unit scale).
 
     Items: ``((rgb (3, K, H, W), flow (2, K*L, H, W)), label)``, or one of the two (``modality``).
@@ -77,6 +81,9 @@ class FlowPairs(Dataset):
             raise ValueError(f"modality must be one of {', '.join(MODALITIES)}, got {modality!r}")
         if len(dataset) == 0:
             raise ValueError("FlowPairs needs a non-empty dataset")
+        dataset, own = without_transform(dataset)  # flow from the clips as made, in [0, 1]
+        if rgb_transform is None:
+            rgb_transform = own
         self.flow_frames, self.snippets, self.spread = flow_frames, snippets, spread
         self.modality, self.rgb_transform, self.flow_scale = modality, rgb_transform, float(flow_scale)
         self.classes = getattr(dataset, "classes", None)

@@ -163,7 +163,11 @@ def sampler_timeline(samplers: Dict[str, object], num_frames: int, draws: int = 
 def dataset_gallery(dataset, indices: Optional[Sequence[int]] = None, per_class: int = 1, cols: int = 4,
                     title: str = "One clip per class") -> go.Figure:
     """A grid of clips from a dataset of ``(clip (C, T, H, W), label)``, one per class by default, titled by
-    class name; the slider (or play button) moves every clip through time together."""
+    class name; the slider (or play button) moves every clip through time together. A data set with a
+    ``transform`` (``SyntheticActions`` normalises by default) is shown without it: the clips as made."""
+    from vidlearn.data.memory import without_transform
+
+    dataset, _ = without_transform(dataset)
     classes = getattr(dataset, "classes", None)
     if indices is None:
         seen: Dict[int, int] = {}
