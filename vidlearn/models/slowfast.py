@@ -174,7 +174,10 @@ class Pathway(nn.Module):
 
 
 class Lateral(nn.Module):
-    """Fast -> Slow lateral connection: ``alpha * T`` frames of ``c`` channels to ``T`` frames (Sec. 3.3).
+    """Fast -> Slow lateral connection: ``alpha * T`` frames of ``c`` channels to ``T`` frames.
+
+    Sec. 3.3 of the paper places the connections (after pool1, res2, res3, res4); Sec. 3.4 gives their three
+    forms (time-to-channel, time-strided sampling, time-strided convolution) and the shapes they join.
 
     The ``"conv"`` kind is the official ``FuseFastToSlow`` (facebookresearch/SlowFast
     ``slowfast/models/video_model_builder.py``): ``[k, 1, 1]`` conv, stride ``[alpha, 1, 1]``, padding
