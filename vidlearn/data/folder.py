@@ -129,14 +129,20 @@ class VideoFolder(Dataset):
         have read their annotation files; ``missing`` names listed videos that were not found.
         """
         self = cls.__new__(cls)
+        self._use_samples(root, classes, samples, missing)
+        self._set_reading(frames, sampler, transform, num_threads, backend)
+        return self
+
+    def _use_samples(self, root: PathLike, classes: Sequence[str], samples: Sequence[Tuple[str, int]],
+                     missing: Sequence[str] = ()) -> None:
+        """Take ``classes`` and ``samples`` as given (no folder scan): :meth:`from_samples` and the dataset
+        classes of :mod:`vidlearn.data.datasets` (``UCF101``, ``HMDB51``, ``Kinetics``) build on it."""
         self.root = Path(root)
         self.extensions = VIDEO_EXTENSIONS
         self.classes = list(classes)
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
         self.samples = list(samples)
         self.missing = list(missing)
-        self._set_reading(frames, sampler, transform, num_threads, backend)
-        return self
 
     @classmethod
     def ucf101(cls, root: PathLike, annotations: PathLike, split: int = 1, train: bool = True,
