@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+from pretend_gpu import on_gpu, pretend_gpu
 from torch.utils.data import Dataset
 
+from vidlearn import create_model
 from vidlearn.data import DenseSampler, SlowFastSampler, VideoFolder, read_video, write_video
 from vidlearn.data.transforms import view_crops
 from vidlearn.train import evaluate_views
@@ -126,5 +128,126 @@ def test_views_that_do_not_fit_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match=r"5 crops \(centre and corners\) need a crop size"):
         evaluate_views(model, Views(x, [0, 1]), clips=2, crops=5, device="cpu")
     write_video(tmp_path / "v" / "a" / "x.mp4", np.zeros((4, 16, 16, 3), np.uint8))
-    with pytest.raises(ValueError, match=r"SlowFast's \[slow, fast\] pathways are not supported"):
-        evaluate_views(model, VideoFolder(tmp_path / "v", sampler=SlowFastSampler(2, tau=2, alpha=2)), device="cpu")
+    with pytest.raises(ValueError, match=r"frames= and stride= do not apply to a SlowFastSampler"):
+        evaluate_views(model, VideoFolder(tmp_path / "v", sampler=SlowFastSampler(2, tau=2, alpha=2)), frames=4,
+                       device="cpu")
+
+
+# --- models with two inputs: Two-Stream's (rgb, flow), SlowFast's [slow, fast] ---------------------------------
+
+
+class PairViews(Dataset):
+    """Items ((a, b), label): each input already split into views (V, C, T, H, W)."""
+
+    def __init__(self, a, b, y, kind=tuple):
+        self.a, self.b, self.y, self.kind = a, b, y, kind
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return self.kind((self.a[i], self.b[i])), int(self.y[i])
+
+
+def _labels_top1_top5_miss(want):
+    """Per video: the best class, then the third best (top-5 only), ...: expected top-1 1/2, top-5 1."""
+    ranks = np.argsort(-want, axis=1)
+    return np.array([ranks[0, 0], ranks[1, 2]])
+
+
+def test_two_stream_views_are_rgb_flow_pairs_and_their_softmax_is_averaged_as_by_hand():
+    torch.manual_seed(0)
+    model = create_model("two_stream", tiny=True).eval()  # (rgb (B, 3, 1, 32, 32), flow (B, 2, 4, 32, 32))
+    rgb, flow = torch.randn(2, 3, 3, 1, 32, 32), torch.randn(2, 3, 2, 4, 32, 32)  # 2 videos x 3 views
+    with torch.no_grad():  # by hand: one view at a time, softmax, mean over the 3
+        want = np.array([np.mean([model((rgb[i, j:j + 1], flow[i, j:j + 1])).softmax(-1)[0].numpy()
+                                  for j in range(3)], axis=0) for i in range(2)])
+    y = _labels_top1_top5_miss(want)
+    for kind in (tuple, list):
+        res = evaluate_views(model, PairViews(rgb, flow, y, kind), clips=3, crops=1, batch_size=2, device="cpu")
+        assert np.allclose(res["scores"].numpy(), want, atol=1e-6)
+        assert res["top1"] == pytest.approx(0.5) and res["top5"] == 1.0
+        assert res["n"] == 2 and res["views"] == 3 and res["labels"].tolist() == y.tolist()
+    # one clip x 3 crops: each view is the same crop box of both inputs (3 along the long side of 32x48)
+    rgb, flow = torch.randn(2, 3, 1, 32, 48), torch.randn(2, 2, 4, 32, 48)  # clips=1: (C, T, H, W) items
+    with torch.no_grad():
+        want = np.array([np.mean([model((rgb[i:i + 1, ..., x:x + 32], flow[i:i + 1, ..., x:x + 32])).softmax(-1)[0]
+                                  .numpy() for x in (0, 8, 16)], axis=0) for i in range(2)])
+    res = evaluate_views(model, PairViews(rgb, flow, [0, 1]), clips=1, crops=3, device="cpu")
+    assert np.allclose(res["scores"].numpy(), want, atol=1e-6)
+
+
+class FixedPair(nn.Module):
+    """logits = flatten(a) @ Wa + flatten(b) @ Wb: a two-input model scored by hand with numpy."""
+
+    def __init__(self, wa, wb):
+        super().__init__()
+        self.register_buffer("wa", torch.from_numpy(wa).float())
+        self.register_buffer("wb", torch.from_numpy(wb).float())
+
+    def forward(self, inputs):
+        a, b = inputs
+        return a.flatten(1) @ self.wa + b.flatten(1) @ self.wb  # (B, K)
+
+
+def test_ten_crops_of_rgb_and_flow_mirror_both_and_negate_only_the_flow_x_components():
+    rng = np.random.default_rng(3)
+    a, b = rng.random((2, 1, 3, 1, 3, 5)), rng.normal(size=(2, 1, 2, 1, 3, 5))  # (rgb, flow): 2 videos, 1 clip
+    wa, wb = rng.normal(0, 2, (3 * 4, K)), rng.normal(0, 2, (2 * 4, K))
+    corners = [(0, 1), (0, 0), (0, 3), (1, 0), (1, 3)]
+    want = []
+    for i in range(2):
+        probs = []
+        for m in (False, True):
+            for t, left in corners:
+                ca, cb = a[i, 0][..., t:t + 2, left:left + 2], b[i, 0][..., t:t + 2, left:left + 2].copy()
+                if m:
+                    ca, cb = ca[..., ::-1], cb[..., ::-1] * np.array([-1, 1])[:, None, None, None]
+                probs.append(_softmax(ca.reshape(-1) @ wa + cb.reshape(-1) @ wb))
+        want.append(np.mean(probs, axis=0))
+    data = PairViews(torch.from_numpy(a).float(), torch.from_numpy(b).float(), [0, 1])
+    res = evaluate_views(FixedPair(wa, wb), data, clips=1, crops=10, crop_size=2, flow=(False, True), device="cpu")
+    assert np.allclose(res["scores"].numpy(), want, atol=1e-5)
+    with pytest.raises(ValueError, match=r"one flag per input, e.g. flow=\(False, True\)"):
+        evaluate_views(FixedPair(wa, wb), data, clips=1, crops=10, crop_size=2, flow=True, device="cpu")
+    with pytest.raises(ValueError, match=r"flow= has 3 flags but the model takes 2 input"):
+        evaluate_views(FixedPair(wa, wb), data, clips=1, crops=10, crop_size=2, flow=(0, 1, 0), device="cpu")
+    uneven = PairViews(torch.zeros(2, 2, 3, 1, 3, 5), torch.zeros(2, 1, 2, 1, 3, 5), [0, 1])
+    with pytest.raises(ValueError, match=r"inputs disagree on \(batch, clips\)"):
+        evaluate_views(FixedPair(wa, wb), uneven, clips=1, device="cpu")
+
+
+def test_slowfast_videofolder_views_are_windows_of_both_pathways_spread_over_the_video(tmp_path):
+    rng = np.random.default_rng(4)
+    paths = [write_video(tmp_path / "videos" / name / "a.mp4", rng.integers(0, 255, (24, 32, 32, 3), np.uint8),
+                         fps=8) for name in ("c0", "c1")]
+    torch.manual_seed(0)
+    model = create_model("slowfast_r50", tiny=True).eval()  # slow 2 frames, fast 8, tau=4, alpha=4
+    sampler = SlowFastSampler(2, tau=4, alpha=4, train=False)  # a window of 8 frames: fast all, slow every 4th
+    data = VideoFolder(tmp_path / "videos", sampler=sampler)
+    # 3 windows of 8 over 24 frames start at 0, 8 and 16 (slack 16 spread evenly), as MultiViewSampler's clips
+    want = []
+    with torch.no_grad():
+        for path in paths:
+            video = torch.from_numpy(read_video(path)).permute(3, 0, 1, 2).float() / 255  # (C, T, H, W)
+            probs = [model([video[None, :, s:s + 8:4], video[None, :, s:s + 8]]).softmax(-1)[0] for s in (0, 8, 16)]
+            want.append(torch.stack(probs).mean(0).numpy())
+    want = np.array(want)
+    y = _labels_top1_top5_miss(want)
+    data.samples = [(p, int(c)) for p, c in zip(paths, y)]
+    res = evaluate_views(model, data, clips=3, crops=1, device="cpu")
+    assert np.allclose(res["scores"].numpy(), want, atol=1e-5)
+    assert res["top1"] == pytest.approx(0.5) and res["top5"] == 1.0 and res["views"] == 3
+    assert data.sampler is sampler  # the dataset itself is unchanged
+
+
+def test_two_input_views_run_on_the_gpu_and_the_model_comes_back():
+    torch.manual_seed(0)
+    model = create_model("two_stream", tiny=True)
+    data = PairViews(torch.randn(2, 1, 3, 1, 32, 32), torch.randn(2, 1, 2, 4, 32, 32), [0, 1])
+    with pretend_gpu():
+        seen = []
+        model.register_forward_hook(lambda m, i, o: seen.append(on_gpu(i[0][0]) and on_gpu(i[0][1])))
+        res = evaluate_views(model, data, clips=1, crops=1, batch_size=2, amp=False)  # device "auto": the GPU
+        assert seen == [True] and not on_gpu(res["scores"])
+        assert not any(on_gpu(t) for t in [*model.parameters(), *model.buffers()])

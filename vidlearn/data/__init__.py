@@ -14,6 +14,7 @@ from vidlearn.data.datasets import HMDB51, UCF101, Kinetics
 from vidlearn.data.folder import VIDEO_EXTENSIONS, VideoFolder
 from vidlearn.data.formats import MissingVideosWarning
 from vidlearn.data.io import VideoReadError, get_frames, open_video, read_video, video_info, write_video
+from vidlearn.data.kinetics import KINETICS400_CLASSES
 from vidlearn.data.memory import InMemoryClips, in_memory, without_transform
 from vidlearn.data.samplers import DenseSampler, MultiViewSampler, SegmentSampler, SlowFastSampler, UniformSampler
 from vidlearn.data.samples import SAMPLE_NAMES, sample_video, sample_videos
@@ -30,6 +31,7 @@ from vidlearn.data.synthetic import (
 __all__ = [
     "SyntheticActions", "write_video_folder", "MOTION_CLASSES", "LONG_CLASSES", "LONG_MATCH_CLASSES", "EVENT_TYPES",
     "VideoFolder", "VIDEO_EXTENSIONS", "MissingVideosWarning", "UCF101", "HMDB51", "Kinetics",
+    "KINETICS400_CLASSES",
     "read_video", "video_info", "write_video", "open_video", "get_frames", "VideoReadError",
     "sample_videos", "sample_video", "SAMPLE_NAMES",
     "samplers", "transforms", "in_memory", "InMemoryClips", "without_transform", "NORMALIZE",

@@ -12,6 +12,10 @@ generator, which DataLoader seeds differently in every worker.
 side, the centre and corners, those mirrored: :func:`view_crop_boxes`), used by
 :func:`vidlearn.train.evaluate_views`.
 
+``kinetics400_preprocess("r2plus1d_18")`` and ``timesformer_preprocess()`` turn uint8 frames as ``read_video``
+returns them into the input that the public Kinetics-400 weights expect (torchvision's R3D/MC3/R(2+1)D, Hugging
+Face's TimeSformer): :class:`KineticsPreprocess`.
+
 ``MultiScaleCrop`` is TSN's corner cropping with scale jittering (Wang et al., ECCV 2016, Sec. 3.2);
 ``RandomHorizontalFlip(flow=True)`` flips an optical-flow clip, whose x components change sign when the
 image is mirrored. Used by ``VideoFolder`` and the chapters on Two-Stream, TSN and 3D CNNs.
@@ -56,11 +60,11 @@ def _randint(high: int, generator: Optional[torch.Generator]) -> int:
     return int(torch.randint(high, (1,), generator=generator))
 
 
-def _resize(x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
+def _resize(x: torch.Tensor, size: Tuple[int, int], antialias: bool = True) -> torch.Tensor:
     if tuple(x.shape[-2:]) == size:
         return x
     frames = x.transpose(0, 1)  # (T, C, H, W): every frame through the same resampling
-    out = F.interpolate(frames.float(), size=size, mode="bilinear", align_corners=False, antialias=True)
+    out = F.interpolate(frames.float(), size=size, mode="bilinear", align_corners=False, antialias=antialias)
     if not x.is_floating_point():
         out = out.round().clamp(0, 255)
     return out.to(x.dtype).transpose(0, 1)  # (C, T, H', W')
@@ -349,3 +353,169 @@ def view_crops(x: torch.Tensor, crops: int = 3, size: Optional[Size] = None, flo
                 view[0::2] = -view[0::2]  # x components point the other way
         views.append(view)
     return torch.stack(views)  # (M, C, T, h, w)
+
+
+# --- the input that public Kinetics-400 weights expect -------------------------------------------------------
+
+_TORCHVISION_K400 = ("r3d_18", "mc3_18", "r2plus1d_18")
+IMAGENET_MEAN = (0.485, 0.456, 0.406)  # transformers' IMAGENET_DEFAULT_MEAN / STD
+IMAGENET_STD = (0.229, 0.224, 0.225)
+TIMESFORMER_MEAN = (0.45, 0.45, 0.45)  # TimeSformer's own training (its config defaults, _C.DATA.MEAN / STD)
+TIMESFORMER_STD = (0.225, 0.225, 0.225)
+
+
+def _frames_tensor(frames, who: str) -> torch.Tensor:
+    """uint8 frames ``(T, H, W, C)`` or ``(B, T, H, W, C)``, numpy or torch -> a uint8 tensor of the same shape."""
+    x = torch.from_numpy(np.ascontiguousarray(frames)) if isinstance(frames, np.ndarray) else frames
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{who} expects uint8 frames (T, H, W, C) as read_video returns them (numpy or torch), "
+                        f"got {type(frames).__name__}")
+    shape = tuple(x.shape)
+    if x.dim() not in (4, 5) or x.dtype != torch.uint8 or shape[-1] != 3:
+        hint = ""
+        if x.dim() in (4, 5) and shape[-3] == 3:
+            hint = " (frames (T, C, H, W), torchvision's layout? permute them to (T, H, W, C): x.permute(0, 2, 3, 1))"
+        elif x.dtype != torch.uint8:
+            hint = " (a float clip? this takes the decoded uint8 frames; use Compose of Resize, CenterCrop, Normalize)"
+        raise ValueError(f"{who} expects uint8 RGB frames (T, H, W, 3) (or a batch (B, T, H, W, 3)), got "
+                         f"{x.dtype} with shape {shape}{hint}")
+    return x
+
+
+class KineticsPreprocess:
+    """uint8 frames ``(T, H, W, 3)`` (as :func:`~vidlearn.data.read_video` returns them) -> the float clip
+    ``(C, T, h, w)`` that a pretrained Kinetics-400 model expects: resize, centre crop, scale to [0, 1], normalise.
+
+    Build it with :func:`kinetics400_preprocess` (torchvision's R3D-18, MC3-18, R(2+1)D-18 weights) or
+    :func:`timesformer_preprocess` (Hugging Face's TimeSformer). A batch ``(B, T, H, W, 3)`` gives
+    ``(B, C, T, h, w)``. It takes the frames of one clip; which frames to decode is the sampler's job, and the
+    clip the weights were evaluated with is given by ``frames`` (frames per clip), ``frame_rate`` (the frame
+    rate they are taken at) and ``clips_per_video``; ``stride(fps)`` is the frame step in a video of ``fps``::
+
+        pre = kinetics400_preprocess("r2plus1d_18")
+        info = video_info(path)
+        sampler = MultiViewSampler(pre.clips_per_video, pre.frames, pre.stride(info["fps"]))
+        clip = pre(read_video(path, sampler(info["num_frames"])[0]))   # (3, 16, 112, 112)
+
+    Args:
+        resize_size: ``(h, w)``: every frame to exactly that size; an int: its short side to that size, the long
+            side ``int(size * long / short)`` (rounded down, as Hugging Face's processors do).
+        crop_size: the centre crop ``(h, w)`` (or a side).
+        mean, std: per-channel statistics applied to frames scaled to [0, 1].
+        antialias: low-pass filter before downsampling (bilinear in both cases).
+        crop_rounding: ``"round"``: crop offsets ``round((H - h) / 2)`` (torchvision's ``center_crop``);
+            ``"floor"``: ``(H - h) // 2`` (Hugging Face's and :class:`CenterCrop`).
+        resize_backend: ``"vidlearn"``: resize as :class:`Resize` does (float, then rounded back to uint8);
+            ``"torchvision"``: ``torchvision.transforms.v2.functional.resize`` on the uint8 frames, the call
+            Hugging Face's (torchvision-backed) processors make; its uint8 kernel rounds differently, by one grey
+            level at most.
+    """
+
+    def __init__(self, resize_size: Size, crop_size: Size, mean: Sequence[float], std: Sequence[float], *,
+                 antialias: bool, crop_rounding: str = "floor", resize_backend: str = "vidlearn",
+                 frames: Optional[int] = None, frame_rate: Optional[float] = None, clips_per_video: int = 1,
+                 name: str = "KineticsPreprocess"):
+        if crop_rounding not in ("round", "floor"):
+            raise ValueError(f"crop_rounding must be 'round' or 'floor', got {crop_rounding!r}")
+        if resize_backend not in ("vidlearn", "torchvision"):
+            raise ValueError(f"resize_backend must be 'vidlearn' or 'torchvision', got {resize_backend!r}")
+        self.resize_size = resize_size if isinstance(resize_size, int) else _pair(resize_size, "resize_size")
+        self.crop_size = _pair(crop_size, "crop_size")
+        self.normalize = Normalize(mean, std)
+        self.mean, self.std = tuple(float(m) for m in mean), tuple(float(s) for s in std)
+        self.antialias, self.crop_rounding, self.resize_backend = bool(antialias), crop_rounding, resize_backend
+        self.frames, self.frame_rate, self.clips_per_video = frames, frame_rate, clips_per_video
+        self.name = name
+
+    def stride(self, fps: float) -> int:
+        """The frame step that takes frames at ``frame_rate`` from a video of ``fps`` (at least 1)."""
+        if self.frame_rate is None:
+            raise ValueError(f"{self.name} has no frame rate to sample at")
+        return max(1, round(fps / self.frame_rate))
+
+    def _size(self, h: int, w: int) -> Tuple[int, int]:
+        if not isinstance(self.resize_size, int):
+            return self.resize_size
+        s = self.resize_size
+        return (s, int(s * w / h)) if h <= w else (int(s * h / w), s)
+
+    def _one(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8 ``(T, H, W, C)`` -> float ``(C, T, h, w)``."""
+        x = x.permute(3, 0, 1, 2)  # (C, T, H, W) uint8
+        size = self._size(*x.shape[-2:])
+        if self.resize_backend == "torchvision" and tuple(x.shape[-2:]) != size:
+            from torchvision.transforms.v2 import functional as TF
+            x = TF.resize(x.transpose(0, 1), list(size), antialias=self.antialias).transpose(0, 1)  # (C, T, H', W')
+        else:
+            x = _resize(x, size, antialias=self.antialias)  # (C, T, H', W')
+        h, w = self.crop_size
+        _check_fits(x, h, w, self.name)
+        dy, dx = x.shape[-2] - h, x.shape[-1] - w
+        top, left = (int(round(dy / 2)), int(round(dx / 2))) if self.crop_rounding == "round" else (dy // 2, dx // 2)
+        x = _crop(x, top, left, h, w).float().div_(255)  # (C, T, h, w) in [0, 1]
+        return self.normalize(x)
+
+    def __call__(self, frames) -> torch.Tensor:
+        x = _frames_tensor(frames, self.name)
+        if x.dim() == 5:
+            return torch.stack([self._one(clip) for clip in x])  # (B, C, T, h, w)
+        return self._one(x)  # (C, T, h, w)
+
+    def __repr__(self) -> str:
+        return (f"{self.name}(resize_size={self.resize_size}, crop_size={self.crop_size}, mean={self.mean}, "
+                f"std={self.std}, antialias={self.antialias}, frames={self.frames}, frame_rate={self.frame_rate}, "
+                f"clips_per_video={self.clips_per_video})")
+
+
+def kinetics400_preprocess(model: str = "r2plus1d_18") -> KineticsPreprocess:
+    """The preprocessing of torchvision's Kinetics-400 weights for ``model`` (``"r3d_18"``, ``"mc3_18"``,
+    ``"r2plus1d_18"``, all the same): frames ``(T, H, W, 3)`` uint8 -> float ``(3, T, 112, 112)``.
+
+    As torchvision's ``R2Plus1D_18_Weights.KINETICS400_V1.transforms()`` (``VideoClassification(crop_size=(112,
+    112), resize_size=(128, 171))``, torchvision 0.29): every frame resized to exactly 128 x 171 (bilinear,
+    ``antialias=False``, as torchvision keeps it to preserve the published accuracy), the central 112 x 112
+    (offsets rounded as torchvision's ``center_crop``), scaled to [0, 1], normalised with ``KINETICS_MEAN`` /
+    ``KINETICS_STD`` ``(0.43216, 0.394666, 0.37645)`` / ``(0.22803, 0.22145, 0.216989)``. torchvision's own
+    transform takes ``(T, C, H, W)`` tensors; this one takes the ``(T, H, W, C)`` frames of ``read_video``, and
+    gives the same numbers (a test checks it).
+
+    The weights' documentation gives the clips their accuracy was measured on: ``clip_len=16`` frames at
+    ``frame_rate=15`` fps, ``clips_per_video=5``, video-level (the clips' scores averaged); the result carries
+    them as ``frames``, ``frame_rate``, ``clips_per_video`` (``stride(30) == 2`` for a 30 fps video).
+    """
+    if model not in _TORCHVISION_K400:
+        raise ValueError(f"kinetics400_preprocess knows torchvision's K400 weights of {_TORCHVISION_K400}, got "
+                         f"{model!r}; for Hugging Face's TimeSformer use timesformer_preprocess()")
+    return KineticsPreprocess((128, 171), 112, KINETICS_MEAN, KINETICS_STD, antialias=False, crop_rounding="round",
+                              frames=16, frame_rate=15, clips_per_video=5, name=f"kinetics400_preprocess({model!r})")
+
+
+def timesformer_preprocess(size: int = 224, crop_size: Size = 224, mean: Sequence[float] = TIMESFORMER_MEAN,
+                           std: Sequence[float] = TIMESFORMER_STD, frames: int = 8,
+                           resize_backend: str = "torchvision") -> KineticsPreprocess:
+    """The preprocessing of Hugging Face's TimeSformer (``facebook/timesformer-base-finetuned-k400``): frames
+    ``(T, H, W, 3)`` uint8 -> float ``(3, T, 224, 224)``.
+
+    The pipeline of ``transformers``' ``VideoMAEImageProcessor`` (the image processor ``AutoImageProcessor``
+    gives TimeSformer) and ``TimesformerVideoProcessor`` (transformers 5.x): the short side resized to
+    ``size`` (the long side ``int(size * long / short)``), bilinear with antialiasing, the central ``crop_size``
+    (offsets rounded down), ``x / 255``, normalised. With the default ``resize_backend="torchvision"`` it makes
+    the same resize call as their torchvision backend and matches them to float rounding; ``"vidlearn"``
+    resizes as :class:`Resize`; that and their PIL backend (``VideoMAEImageProcessorPil``, resizing with PIL)
+    differ from it by one grey level at most (0.0174 after normalising), on 6-20 % and under 0.5 % of the
+    values respectively (measured in tests/test_preprocess.py).
+
+    Which mean and std: the processors' *code* defaults are not the checkpoint's. ``VideoMAEImageProcessor``
+    defaults to 0.5 / 0.5, ``TimesformerVideoProcessor`` to ImageNet's ``IMAGENET_MEAN`` / ``IMAGENET_STD``; a
+    checkpoint's ``preprocessor_config.json`` sets its own. The default here, ``TIMESFORMER_MEAN`` /
+    ``TIMESFORMER_STD`` = 0.45 / 0.225, is what TimeSformer was trained with (the defaults of its own
+    configuration, ``_C.DATA.MEAN`` / ``_C.DATA.STD`` in facebookresearch/TimeSformer); the Hub checkpoint's
+    ``preprocessor_config.json`` could not be read offline here: compare it (``processor.image_mean``,
+    ``image_std``) and pass ``mean=``, ``std=`` if they differ.
+
+    ``frames=8``: the clip of the K400 checkpoints (``TimesformerConfig.num_frames``); TimeSformer's 8 x 32
+    setting samples every 32nd frame of a 30 fps video (``frame_rate=30 / 32``), and tests on one clip x 3 crops.
+    """
+    return KineticsPreprocess(size, crop_size, mean, std, antialias=True, crop_rounding="floor",
+                              resize_backend=resize_backend, frames=frames, frame_rate=30 / 32, clips_per_video=1,
+                              name="timesformer_preprocess")
