@@ -104,3 +104,38 @@ def test_every_chapter_has_two_exercises_and_a_checked_one_with_its_solution_col
     solutions = [src for src, tags in code if "hide-cell" in tags and f"assert {checker}(" in src]
     assert solutions, f"{path.name}: no collapsed (hide-cell) solution asserting {checker}"
     assert solutions[0].startswith("# Solution"), f"{path.name}: the solution cell should say what it is"
+
+
+# Chapters about one paper (all but the foundations, the summary and the practice chapter) follow one shape:
+# setup cell, title and motivation, "the paper at a glance", learning goals, ...
+NOT_ONE_PAPER = {"working_with_video", "summary", "using_vidlearn"}
+GLANCE_FIELDS = ["Paper", "Venue", "Idea", "Input", "Backbone", "Headline", "Official code",
+                 "Since the previous chapter"]
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.stem not in NOT_ONE_PAPER], ids=lambda p: p.stem)
+def test_paper_chapters_have_the_paper_at_a_glance_between_motivation_and_learning_goals(path):
+    cells = _cells(path)
+    markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    box = re.search(r"```\{admonition\} The paper at a glance\n(.*?)```", markdown, re.S)
+    assert box, f"{path.name}: no 'The paper at a glance' admonition"
+    fields = re.findall(r"^- \*\*([^*]+)\*\*:", box.group(1), re.M)
+    assert fields == GLANCE_FIELDS, f"{path.name}: the box's fields are {fields}, expected {GLANCE_FIELDS}"
+    title, goals = markdown.find("\n# ") if not markdown.startswith("# ") else 0, markdown.find("Learning goals")
+    assert 0 <= title < box.start() < goals, f"{path.name}: the box must come after the title, before the goals"
+    previous = re.search(r"^- \*\*Since the previous chapter\*\*: \[[^\]]+\]\((\w+)\.ipynb\)", box.group(1), re.M)
+    order = re.findall(r"file: book/(\w+)", (ROOT / "_toc.yml").read_text())
+    before = order[order.index(path.stem) - 1]
+    assert previous and previous.group(1) == before, \
+        f"{path.name}: 'Since the previous chapter' must link the chapter before it in the book, {before}.ipynb"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_chapters_link_the_glossary_where_its_terms_are_first_used(path):
+    block = (ROOT / "book" / "glossary.md").read_text().split("```{glossary}", 1)[1].split("\n```", 1)[0]
+    glossary = {ln for ln in block.splitlines() if ln.strip() and not ln.startswith((" ", ":"))}  # the terms
+    markdown = "\n".join("".join(c["source"]) for c in _cells(path) if c["cell_type"] == "markdown")
+    linked = [m.group(2) or m.group(1) for m in re.finditer(r"\{term\}`([^`<]+?)(?: <([^>]+)>)?`", markdown)]
+    assert linked, f"{path.name}: no glossary term is linked ({{term}}`...`)"
+    unknown = [t for t in linked if t not in glossary]
+    assert not unknown, f"{path.name}: {{term}} links to terms the glossary does not define: {unknown}"
