@@ -211,6 +211,12 @@ _NUMBERS: List[Number] = [
     Number("timesformer.gpu_memory", 32, "GB", "bertasius2021space", "official README (training)",
            setting="GPU memory the README asks for to train TimeSformer-HR and TimeSformer-L",
            note=_README + " ('GPUs with ~32GB of memory'; the authors trained on 32 GB V100s)"),
+    Number("vivit.k400", 79.9, "%", "arnab2021vivit", "official README (model zoo)", "Kinetics-400 val, top-1",
+           "ViViT-B/16x2, Model 1 (spatio-temporal), 32 x 224 x 224, 4 x 3 views",
+           note=_README + " (google-research/scenic, projects/vivit); the released model"),
+    Number("vivit.k400.fe", 78.4, "%", "arnab2021vivit", "official README (model zoo)", "Kinetics-400 val, top-1",
+           "ViViT-B/16x2 FE, Model 2 (factorised encoder), 32 x 224 x 224, 4 x 3 views",
+           note=_README + " (google-research/scenic, projects/vivit); the released model"),
 ]
 
 NUMBERS: Dict[str, Number] = {}

@@ -38,6 +38,8 @@ The checkers of the other chapters are in modules of their own, exported here:
 * :func:`check_conv_pooling` ``fn(maps (B, T, D, h, w)) -> (B, D)`` (Beyond Short Snippets)
 * :func:`check_conv_fusion` ``fn(xa (B, D, H, W), xb (B, D, H, W), weight (D, 2D, 1, 1), bias (D,)) ->
   (B, D, H, W)`` (Fusion)
+* :func:`check_central_frame_init` ``fn(weight_2d (D, C, h, w), t) -> (D, C, t, h, w)`` (ViViT;
+  ``exercises.vivit``)
 * :func:`check_receptive_field` ``fn(layers: list of nn.Conv3d / nn.MaxPool3d) -> (frames, height, width)``
   (C3D)
 * :func:`check_non_local_block` ``fn(x (B, C, T, H, W), theta, phi, g, w_z) -> (B, C, T, H, W)`` (Non-local)
@@ -579,7 +581,8 @@ from vidlearn.exercises.snippets import check_conv_pooling  # noqa: E402
 from vidlearn.exercises.transforms import check_clip_preprocess  # noqa: E402
 from vidlearn.exercises.two_stream import check_flow_stack  # noqa: E402
 from vidlearn.exercises.views import check_view_average  # noqa: E402
+from vidlearn.exercises.vivit import check_central_frame_init  # noqa: E402
 
-__all__ += ["check_clip_preprocess", "check_conv_fusion", "check_conv_pooling", "check_flow_stack",
+__all__ += ["check_central_frame_init", "check_clip_preprocess", "check_conv_fusion", "check_conv_pooling", "check_flow_stack",
             "check_lateral_connection", "check_non_local_block", "check_receptive_field", "check_uniform_sampler",
             "check_view_average"]
