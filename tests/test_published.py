@@ -121,6 +121,7 @@ def unit_group(unit: str) -> str:
 ALLOWED: List[Tuple[str, str, str]] = [
     ("book/two_stream.ipynb", "95%", "SyntheticActions' scene mode: the look matches the class in 95% of clips"),
     ("book/tsn.ipynb", "1 GB", "the chapter's own cap on the memory of its stored clips"),
+    ("book/snippets.ipynb", "4 GB", "the chapter's own cap on the memory of its stored clips"),
     ("book/c3d.ipynb", "80M param", "vidlearn's C3D at 16x112x112 (79,991,015 parameters, computed)"),
     ("book/r2plus1d.ipynb", "33.4M param", "vidlearn's R3D-18 / R(2+1)D-18 with the paper's M_i rule "
                                            "(tests/test_video_resnet.py)"),

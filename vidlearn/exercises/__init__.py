@@ -38,6 +38,8 @@ The checkers of the other chapters are in modules of their own, exported here:
 * :func:`check_conv_pooling` ``fn(maps (B, T, D, h, w)) -> (B, D)`` (Beyond Short Snippets)
 * :func:`check_conv_fusion` ``fn(xa (B, D, H, W), xb (B, D, H, W), weight (D, 2D, 1, 1), bias (D,)) ->
   (B, D, H, W)`` (Fusion)
+* :func:`check_pooled_shape` ``fn(grid (T, H, W), kernel, stride, padding) -> (T', H', W')`` (MViT;
+  ``exercises.mvit``)
 * :func:`check_central_frame_init` ``fn(weight_2d (D, C, h, w), t) -> (D, C, t, h, w)`` (ViViT;
   ``exercises.vivit``)
 * :func:`check_receptive_field` ``fn(layers: list of nn.Conv3d / nn.MaxPool3d) -> (frames, height, width)``
@@ -574,6 +576,7 @@ def check_early_fusion(fn: Callable[..., torch.Tensor]) -> bool:
 # Checkers of the other chapters, in modules of their own (each uses the helpers above, so they come last)
 from vidlearn.exercises.c3d import check_receptive_field  # noqa: E402
 from vidlearn.exercises.fusion import check_conv_fusion  # noqa: E402
+from vidlearn.exercises.mvit import check_pooled_shape  # noqa: E402
 from vidlearn.exercises.non_local import check_non_local_block  # noqa: E402
 from vidlearn.exercises.samplers import check_uniform_sampler  # noqa: E402
 from vidlearn.exercises.slowfast import check_lateral_connection  # noqa: E402
@@ -583,6 +586,6 @@ from vidlearn.exercises.two_stream import check_flow_stack  # noqa: E402
 from vidlearn.exercises.views import check_view_average  # noqa: E402
 from vidlearn.exercises.vivit import check_central_frame_init  # noqa: E402
 
-__all__ += ["check_central_frame_init", "check_clip_preprocess", "check_conv_fusion", "check_conv_pooling", "check_flow_stack",
-            "check_lateral_connection", "check_non_local_block", "check_receptive_field", "check_uniform_sampler",
-            "check_view_average"]
+__all__ += ["check_central_frame_init", "check_clip_preprocess", "check_conv_fusion", "check_conv_pooling",
+            "check_flow_stack", "check_lateral_connection", "check_non_local_block", "check_pooled_shape",
+            "check_receptive_field", "check_uniform_sampler", "check_view_average"]
