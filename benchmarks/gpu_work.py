@@ -14,9 +14,12 @@ The estimate of a chapter's time on a T4 is the sum of two terms, stated with th
 * compute: FLOPs / ``T4_EFFECTIVE_FLOPS``. NVIDIA's T4 datasheet gives 65 TFLOPS (fp16 tensor cores) and 8.1
   TFLOPS (fp32); the book's tiny models (8 to 64 channels, 16 x 64 x 64 clips) use a small part of either, so
   we assume 4 TFLOPS. It is an assumption until ``make gpu-check`` has measured clips/s on a GPU.
-* data: the synthetic clips each epoch generates on the CPU, at the rate measured here (one process,
-  ``SyntheticActions`` at the preset's clip size), divided by ``GENERATION_PROCESSES`` (the preset's
-  ``num_workers=2``: Colab gives 2 CPU cores). When this term is the larger one, the GPU waits for data.
+* data: every synthetic clip the chapter makes on the CPU, counted where it is made
+  (``SyntheticActions._generate``, in pixels, since clip sizes differ), plus the clips a data set passed
+  straight to ``fit`` would make again every epoch (a ``SyntheticActions`` not kept in memory), at the rate
+  measured here (pixels per second, one process: the chapters make their clips in the kernel and ``fit``
+  reads them with ``num_workers=0``). Clips kept in memory (``vidlearn.data.in_memory``, lists, ``FlowPairs``)
+  are made once. The two terms add up: the kernel makes the clips, then the GPU trains on them.
 
     python benchmarks/gpu_work.py                      # every chapter, prints the table
     python benchmarks/gpu_work.py deepvideo tsn        # some chapters
@@ -36,17 +39,40 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 T4_EFFECTIVE_FLOPS = 4e12
-GENERATION_PROCESSES = 2
+GENERATION_PROCESSES = 1  # the chapters make clips in the kernel; fit reads them with num_workers=0
 
 STARTUP = r'''
 import json, os
 import torch
 import vidlearn.train, vidlearn.train.loop
+import vidlearn.data.synthetic as _synthetic
 from torch.utils.data import DataLoader
 from vidlearn.profile import count_flops
 from vidlearn.train.history import History
 
 _LOG = os.environ["VIDLEARN_GPU_WORK_LOG"]
+_MADE = {"clips": 0, "pixels": 0}  # every synthetic clip the chapter makes, where it is made
+_generate = _synthetic.SyntheticActions._generate
+
+
+def _counted_generate(self, index):
+    _MADE["clips"] += 1
+    _MADE["pixels"] += self.frames * self.size * self.size
+    return _generate(self, index)
+
+
+_synthetic.SyntheticActions._generate = _counted_generate
+
+
+def _remade_pixels(data, epochs):  # a SyntheticActions read by fit makes its clips again every epoch
+    d = _dataset(data)
+    if isinstance(d, _synthetic.SyntheticActions):
+        return len(d) * d.frames * d.size * d.size * epochs
+    return 0
+
+
+def made():  # the last cell of every counted chapter calls it
+    _log({"call": "made", **_MADE})
 
 
 def _dataset(data):
@@ -73,9 +99,11 @@ def _log(row):
 def fit(model, train_data, val_data=None, *, epochs, batch_size=32, name="", **kwargs):
     flops, shape = _flops(model, train_data, backward=True)
     val_flops = _flops(model, val_data, backward=False)[0] if val_data is not None else 0
+    remade = _remade_pixels(train_data, epochs) + (_remade_pixels(val_data, epochs) if val_data is not None else 0)
     _log({"call": "fit", "name": name or type(model).__name__, "train_flops_per_clip": flops, "clip": shape,
           "train_clips": len(_dataset(train_data)), "epochs": epochs, "batch_size": batch_size,
-          "val_clips": len(_dataset(val_data)) if val_data is not None else 0, "val_flops_per_clip": val_flops})
+          "val_clips": len(_dataset(val_data)) if val_data is not None else 0, "val_flops_per_clip": val_flops,
+          "remade_pixels": remade})
     h = History(name=name)
     for e in range(epochs):  # placeholders: nothing was trained
         h.train_loss.append(1.0); h.train_acc.append(0.5); h.time_s.append(1.0); h.clips_per_s.append(1.0)
@@ -90,7 +118,7 @@ def evaluate(model, data, *, batch_size=32, **kwargs):
     flops, shape = _flops(model, data, backward=False)
     n = len(_dataset(data))
     _log({"call": "evaluate", "name": type(model).__name__, "val_flops_per_clip": flops, "clip": shape,
-          "val_clips": n})
+          "val_clips": n, "remade_pixels": _remade_pixels(data, 1)})
     return {"loss": 1.0, "acc": 0.5, "n": n}
 
 
@@ -100,7 +128,8 @@ for _m in (vidlearn.train, vidlearn.train.loop):
 
 
 def generation_rate(frames: int, size: int) -> float:
-    """Clips per second one process generates at ``frames x size x size`` (SyntheticActions, motion)."""
+    """Clips per second one process generates at ``frames x size x size`` (SyntheticActions, motion, with its
+    default normalisation, as the chapters read them)."""
     from vidlearn.data import SyntheticActions
 
     data = SyntheticActions("motion", num_samples=200, frames=frames, size=size, seed=0)
@@ -127,6 +156,7 @@ def run_chapters(names, log: Path, book: Path = ROOT / "book") -> dict:
         for name in names:
             nb = nbformat.read(book / f"{name}.ipynb", as_version=4)
             nb.cells.insert(1, nbformat.v4.new_code_cell(f"print('vidlearn-gpu-work chapter {name}')"))
+            nb.cells.append(nbformat.v4.new_code_cell("made()"))  # the clips it made, logged
             t0 = time.monotonic()
             with open(log, "a") as f:
                 f.write(json.dumps({"chapter": name}) + "\n")
@@ -147,7 +177,8 @@ def run_chapters(names, log: Path, book: Path = ROOT / "book") -> dict:
     return seconds
 
 
-def summarise(log: Path, gen_rate: float) -> list:
+def summarise(log: Path, gen_rate: float, pixels_per_clip: int) -> list:
+    """One row per chapter; ``gen_rate`` clips/s of ``pixels_per_clip`` pixels (frames x H x W) each."""
     rows, chapter = {}, None
     for line in log.read_text().splitlines():
         r = json.loads(line)
@@ -157,9 +188,14 @@ def summarise(log: Path, gen_rate: float) -> list:
         if "chapter" in r:
             chapter = r["chapter"]
             rows[chapter] = {"chapter": chapter, "fits": 0, "train_clip_epochs": 0, "flops": 0.0,
-                             "uncounted": 0, "clips": []}
+                             "uncounted": 0, "clips": [], "made_clips": None, "made_pixels": 0,
+                             "remade_pixels": 0}
             continue
         row = rows[chapter]
+        if r["call"] == "made":
+            row["made_clips"], row["made_pixels"] = r["clips"], r["pixels"]
+            continue
+        row["remade_pixels"] += r.get("remade_pixels", 0)
         if r["call"] == "fit":
             row["fits"] += 1
             row["train_clip_epochs"] += r["train_clips"] * r["epochs"]
@@ -174,11 +210,27 @@ def summarise(log: Path, gen_rate: float) -> list:
     out = []
     for row in rows.values():
         compute = row["flops"] / T4_EFFECTIVE_FLOPS
-        data = row["train_clip_epochs"] / (gen_rate * GENERATION_PROCESSES)
-        row.update(compute_s=compute, data_s=data, t4_s=max(compute, data), bound="data" if data > compute
-                   else "compute", clips=sorted(set(row["clips"])))
+        pixels = row["made_pixels"] + row["remade_pixels"]
+        data = pixels / (gen_rate * pixels_per_clip * GENERATION_PROCESSES)
+        row.update(compute_s=compute, data_s=data, t4_s=compute + data,
+                   made_pixels_equiv=round(pixels / pixels_per_clip),
+                   bound="data" if data > compute else "compute", clips=sorted(set(row["clips"])))
         out.append(row)
     return out
+
+
+def table(rows: list) -> str:
+    """The README's table (markdown)."""
+    lines = ["| chapter | fit calls | clips x epochs trained | TFLOPs (train + eval) | T4 compute | clips made on "
+             "the CPU (16x64x64 equivalents) | making them, 1 process | T4 estimate |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        note = f" ({r['uncounted']} not counted)" if r["uncounted"] else ""
+        note += f" ({r['stopped']})" if "stopped" in r else ""
+        lines.append(f"| {r['chapter']} | {r['fits']}{note} | {r['train_clip_epochs']:,} | {r['flops'] / 1e12:,.1f} | "
+                     f"{r['compute_s'] / 60:.1f} min | {r['made_pixels_equiv']:,} | {r['data_s'] / 60:.1f} min | "
+                     f"{r['t4_s'] / 60:.1f} min |")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
@@ -196,16 +248,8 @@ def main(argv=None) -> int:
           flush=True)
     log = Path(tempfile.mkdtemp(prefix="vidlearn-gpu-work-log-")) / "calls.jsonl"
     run_chapters(names, log)
-    rows = summarise(log, rate)
-    print(f"\n| chapter | fit calls | clips x epochs trained | GFLOPs (train + eval) | T4 compute | data on "
-          f"{GENERATION_PROCESSES} CPU processes | estimate |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for r in rows:
-        note = f" ({r['uncounted']} not counted)" if r["uncounted"] else ""
-        note += f" ({r['stopped']})" if "stopped" in r else ""
-        print(f"| {r['chapter']} | {r['fits']}{note} | {r['train_clip_epochs']:,} | {r['flops'] / 1e9:,.0f} | "
-              f"{r['compute_s'] / 60:.1f} min | {r['data_s'] / 60:.1f} min | {r['t4_s'] / 60:.1f} min "
-              f"({r['bound']}-bound) |")
+    rows = summarise(log, rate, gpu.frames * gpu.size * gpu.size)
+    print(table(rows))
     if args.json:
         args.json.write_text(json.dumps({"generation_clips_per_s": rate, "rows": rows}, indent=1))
     return 0
