@@ -201,3 +201,22 @@ def test_config_rejects_bad_stage_starts_and_num_classes():
         vidlearn.create_model("mvit_v2_s", num_classes=0, tiny=True)
     assert isinstance(vidlearn.create_model("mvit_v1_b", tiny=True, num_classes=3), MViT)
     assert math.prod(MViTConfig.tiny().q_stride) == 4
+
+
+def test_stage_shapes_run_in_eval_mode_and_give_the_training_mode_back():
+    """Shapes need no drop-path mask: torch 2.11 (Colab's) cannot draw one on "meta" ("Cannot copy out of meta
+    tensor"), which made the chapter fail in the Colab reproduction."""
+    from vidlearn.models.mvit import stage_shapes
+
+    with torch.device("meta"):  # as the chapter builds the paper-size models
+        model = vidlearn.create_model("mvit_v2_s", tiny=True, drop_path_rate=0.5).train()
+    calls = []
+    import vidlearn.models.timesformer as ts
+
+    real = ts.drop_path_mask
+    try:
+        ts.drop_path_mask = lambda x, p, training: calls.append(training) or real(x, p, training)
+        stage_shapes(model, model.example_input(1).to("meta"))
+    finally:
+        ts.drop_path_mask = real
+    assert model.training and not any(calls)

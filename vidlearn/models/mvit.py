@@ -432,9 +432,13 @@ def stage_shapes(model: MViT, x: Optional[torch.Tensor] = None) -> List[StageSha
     hooks = [model.blocks[blocks[0]].attn.register_forward_hook(
         lambda m, i, out, s=s: seen.__setitem__(s, (out[0].shape[-1], out[1]))) for s, blocks in
         enumerate(model.stages())]
-    try:
-        model(x)
+    was_training = model.training
+    try:  # eval mode: shapes only, and no drop-path mask (random numbers on "meta" fail on older torch)
+        model.eval()
+        with torch.no_grad():
+            model(x)
     finally:
+        model.train(was_training)
         for h in hooks:
             h.remove()
     return [StageShape(math.prod(g), *g, c) for c, g in (seen[s] for s in sorted(seen))]

@@ -33,9 +33,13 @@ def stage_rows(model, x: Optional[torch.Tensor] = None) -> List[dict]:
         if block.attn.pool_k is not None:
             hooks.append(block.attn.pool_k.register_forward_hook(
                 lambda m, inp, out, i=i: kv_seen.__setitem__(i, tuple(out[1]))))
-    try:
-        model(x)
+    was_training = model.training
+    try:  # eval mode: shapes only, and no drop-path mask (random numbers on "meta" fail on older torch)
+        model.eval()
+        with torch.no_grad():
+            model(x)
     finally:
+        model.train(was_training)
         for h in hooks:
             h.remove()
     rows = []
