@@ -41,10 +41,24 @@ def test_there_are_chapters():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_starts_with_the_shared_setup_cell(path):
-    first_code = next(c for c in _cells(path) if c["cell_type"] == "code")
-    assert "".join(first_code["source"]).strip() == setup_cell_source(), (
-        f"{path.name}: the first code cell must be the shared setup cell (see tests/test_notebooks.py)"
+    first = _cells(path)[0]
+    assert first["cell_type"] == "code" and "".join(first["source"]).strip() == setup_cell_source(), (
+        f"{path.name}: the first cell must be the shared setup cell (see tests/test_notebooks.py)"
     )
+    assert "remove-cell" in first.get("metadata", {}).get("tags", []), f"{path.name}: hide the setup cell"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_chapter_opens_with_its_title_and_a_motivation(path):
+    """One chapter shape: the cell after the setup holds the title and at least one paragraph of motivation."""
+    second = _cells(path)[1]
+    text = "".join(second["source"])
+    assert second["cell_type"] == "markdown" and text.startswith("# "), \
+        f"{path.name}: the second cell must be the chapter's title"
+    title, _, rest = text.partition("\n")
+    paragraph = rest.strip().split("\n\n")[0]
+    assert len(paragraph) >= 200 and not paragraph.startswith(("**", "```", "-")), \
+        f"{path.name}: the title must be followed by a motivation paragraph, found {paragraph[:60]!r}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -123,6 +137,10 @@ def test_paper_chapters_have_the_paper_at_a_glance_between_motivation_and_learni
     assert fields == GLANCE_FIELDS, f"{path.name}: the box's fields are {fields}, expected {GLANCE_FIELDS}"
     title, goals = markdown.find("\n# ") if not markdown.startswith("# ") else 0, markdown.find("Learning goals")
     assert 0 <= title < box.start() < goals, f"{path.name}: the box must come after the title, before the goals"
+    kinds = ["".join(c["source"]).lstrip()[:40] for c in cells[2:4]]
+    assert kinds[0].startswith("```{admonition} The paper at a glance") and kinds[1].startswith(
+        "**Learning goals**"), f"{path.name}: after the title come the paper box and the learning goals, each " \
+        f"in its own cell; found {kinds}"
     previous = re.search(r"^- \*\*Since the previous chapter\*\*: \[[^\]]+\]\((\w+)\.ipynb\)", box.group(1), re.M)
     order = re.findall(r"file: book/(\w+)", (ROOT / "_toc.yml").read_text())
     before = order[order.index(path.stem) - 1]
@@ -139,3 +157,15 @@ def test_chapters_link_the_glossary_where_its_terms_are_first_used(path):
     assert linked, f"{path.name}: no glossary term is linked ({{term}}`...`)"
     unknown = [t for t in linked if t not in glossary]
     assert not unknown, f"{path.name}: {{term}} links to terms the glossary does not define: {unknown}"
+
+
+CODE_COLUMN = 90  # characters of code the book's page shows without a sideways scroll
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_chapter_code_fits_the_page(path):
+    """Code cells readers see keep their lines within the page's code column (the setup cell is hidden)."""
+    long = [(i, ln) for i, c in enumerate(_cells(path)) if c["cell_type"] == "code" and i > 0
+            for ln in "".join(c["source"]).splitlines() if len(ln) > CODE_COLUMN]
+    assert not long, f"{path.name}: {len(long)} code lines over {CODE_COLUMN} characters, e.g. cell " \
+                     f"{long[0][0]}: {long[0][1]!r}"
