@@ -236,6 +236,16 @@ return Array.from(document.querySelectorAll('div.js-plotly-plot')).map((gd, i) =
   return null;
 }).filter(c => c);
 """
+# figures whose title and legend are drawn over each other (the boxes the reader sees, in page pixels)
+_OVERLAPS = """
+const box = e => e && e.getBoundingClientRect();
+const hit = (a, b) => a && b && a.width > 0 && b.width > 0 && a.left < b.right && b.left < a.right &&
+  a.top < b.bottom && b.top < a.bottom;
+return Array.from(document.querySelectorAll('div.js-plotly-plot')).map((gd, i) => {
+  const t = box(gd.querySelector('.infolayer text.gtitle')), l = box(gd.querySelector('.infolayer .legend rect.bg'));
+  return hit(t, l) ? [i, (t && gd.querySelector('.infolayer text.gtitle').textContent.slice(0, 60))] : null;
+}).filter(c => c);
+"""
 _ACTIVE = """
 const fl = arguments[0]._fullLayout;
 return arguments[1] === 'slider' ? fl.sliders[0].active : fl.updatemenus[0].active;
@@ -322,6 +332,7 @@ def test_page_in_headless_chromium(page, server, browser):
     if not _wait(browser, "return (() => {" + _IMAGES_NOT_LOADED + "})().length === 0;", 10):
         problems += [f"image did not load: {src}" for src in browser.execute_script(_IMAGES_NOT_LOADED)]
 
+    problems += [f"figure {i}: its title runs into its legend: {t!r}" for i, t in browser.execute_script(_OVERLAPS)]
     for index, gd, kind, count, target, title in browser.execute_script(_CONTROLS):
         before = browser.execute_script(_FINGERPRINT, gd)
         what = "slider" if kind == "slider" else f"{kind} menu"
@@ -335,6 +346,9 @@ def test_page_in_headless_chromium(page, server, browser):
             problems.append(f"figure {index} ({title!r}): a click on entry {target} of its {what} left it at {now}")
         elif not _figure_changed(browser, gd, before):
             problems.append(f"figure {index} ({title!r}): moving its {what} to entry {target} changed nothing")
+
+    problems += [f"figure {i}, after its control moved: its title runs into its legend: {t!r}"
+                 for i, t in browser.execute_script(_OVERLAPS)]
 
     # last: the full-page capture resizes the viewport, which re-lays out the figures (and can move sliders)
     SHOTS.mkdir(parents=True, exist_ok=True)

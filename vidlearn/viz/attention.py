@@ -23,7 +23,7 @@ from plotly.subplots import make_subplots
 
 from vidlearn.layers.attention_cost import attention_matrix_bytes
 from vidlearn.layers.attention_pattern import SCHEMES, attention_pattern, block_flops, resolve_scheme
-from vidlearn.viz.style import PALETTE
+from vidlearn.viz.style import PALETTE, title_over_legend
 from vidlearn.viz.video import png_uri, to_uint8_frames
 
 # the paper's names, in the order of its Figure 1 and Table 1
@@ -356,10 +356,9 @@ def scheme_accuracy_figure(accuracy: Mapping[str, Mapping[str, float]], chance: 
     if chance is not None:
         fig.add_hline(y=chance, line=dict(color="#444", dash="dot"), annotation_text=f"chance {chance:.0%}",
                       annotation_position="top left")
-    fig.update_layout(title=title, barmode="group", height=400, yaxis=dict(title="validation accuracy",
-                                                                            range=[0, 1.1], tickformat=".0%"),
-                      xaxis=dict(title="attention scheme"), legend=dict(orientation="h", y=1.02, yanchor="bottom",
-                                                                        x=1, xanchor="right"))
+    fig.update_layout(barmode="group", height=430, yaxis=dict(title="validation accuracy", range=[0, 1.1],
+                                                              tickformat=".0%"),
+                      xaxis=dict(title="attention scheme"), **title_over_legend(title, legend_rows=1))
     return fig
 
 

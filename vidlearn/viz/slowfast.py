@@ -12,7 +12,7 @@ from typing import Callable, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import plotly.graph_objects as go
 
-from vidlearn.viz.style import PALETTE
+from vidlearn.viz.style import PALETTE, title_over_legend
 from vidlearn.viz.video import _slider, png_uri
 
 SLOW_COLOR, FAST_COLOR, LATERAL_COLOR, HEAD_COLOR = PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[3]
@@ -86,11 +86,11 @@ def slowfast_sampling_figure(num_video_frames: int, combos: Sequence[Combo],
         steps.append(dict(method="update", label=f"T={t} tau={tau} a={alpha}", args=[{"visible": visible}, layout]))
     slider = _slider(steps, prefix="", y=-0.08)
     slider["active"] = first
-    fig.update_layout(title=steps[first]["args"][1]["title.text"], sliders=[slider], height=460,
-                      xaxis=dict(title="frame of the video"),
+    # the title's caption changes with the slider: the top margin holds its two lines and the legend's rows
+    fig.update_layout(sliders=[slider], height=520, xaxis=dict(title="frame of the video"),
                       yaxis=dict(tickvals=[0, 1], ticktext=["Fast", "Slow"], range=[-0.8, 3.0],
                                  title="pathway"),
-                      legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0), margin=dict(t=110))
+                      **title_over_legend(steps[first]["args"][1]["title.text"]))
     return fig
 
 
@@ -128,9 +128,9 @@ def pathway_widths_figure(shapes: Mapping[str, Tuple[int, ...]],
     if not found:
         raise ValueError("shapes has none of the keys 'slow <stage>', 'fast <stage>', 'lateral -> <stage>' "
                          "(pass SlowFast.feature_shapes(x))")
-    fig.update_layout(title=title, barmode="group", height=420, yaxis=dict(type="log", title="channels (log)"),
+    fig.update_layout(barmode="group", height=440, yaxis=dict(type="log", title="channels (log)"),
                       xaxis=dict(title="stage (laterals: from the Fast output after this stage)"),
-                      legend=dict(orientation="h", y=1.0, yanchor="bottom"))
+                      **title_over_legend(title))
     return fig
 
 
@@ -152,9 +152,9 @@ def flops_split_figure(parts: Mapping[str, Mapping[str, int]],
         fig.add_bar(y=names, x=vals, orientation="h", name=label, marker_color=color, customdata=share,
                     text=[f"{s:.1f}%" if s >= 3 else "" for s in share], textposition="inside",
                     hovertemplate=f"{label}: %{{x:.2f}} G multiply-adds (%{{customdata:.1f}}%)<extra></extra>")
-    fig.update_layout(title=title, barmode="stack", height=150 + 60 * len(names),
+    fig.update_layout(barmode="stack", height=190 + 60 * len(names),
                       xaxis=dict(title="G multiply-adds per clip"), yaxis=dict(autorange="reversed"),
-                      legend=dict(orientation="h", y=1.0, yanchor="bottom"))
+                      **title_over_legend(title))
     return fig
 
 

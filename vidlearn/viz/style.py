@@ -30,6 +30,19 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#bcbd22", "#17becf"]
 
 
+def title_over_legend(title: str, legend_rows: int = 2, **legend: Any) -> Dict[str, Any]:
+    """Layout for a figure whose legend stands on top of the plot, under its title, without the two meeting.
+
+    The title hangs from the top of the figure and the top margin holds its lines (``<br>`` breaks) and up to
+    ``legend_rows`` rows of a horizontal legend placed just above the plot (``legend`` overrides its keys,
+    e.g. ``x=1, xanchor="right"``). Returns ``update_layout`` keyword arguments.
+    """
+    lines = 1 + title.count("<br>")
+    return dict(title=dict(text=title, y=1, yref="container", yanchor="top", pad=dict(t=10)),
+                legend=dict(dict(orientation="h", y=1.02, yanchor="bottom", x=0), **legend),
+                margin=dict(t=24 + 26 * lines + 26 * legend_rows))
+
+
 def one_variant_at_a_time(fig: go.Figure, names: Sequence[str],
                           view: Callable[[int], Tuple[List[bool], Dict[str, Any]]], y: float) -> Tuple[dict, dict]:
     """A row of buttons that shows one variant of ``fig`` at a time (the book's "pick a model" idiom).

@@ -16,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from vidlearn.viz.style import PALETTE
+from vidlearn.viz.style import PALETTE, title_over_legend
 from vidlearn.viz.video import _slider, _upscale_for, png_uri, to_uint8_frames
 
 Sampler = Callable[..., np.ndarray]
@@ -109,9 +109,9 @@ def segment_snippets_figure(frames, segment_sampler: Sampler, dense_sampler: Opt
         for c in range(1, cols + 1):
             fig.update_xaxes(visible=False, row=r, col=c)
             fig.update_yaxes(visible=False, row=r, col=c)
-    fig.update_layout(title=title, height=180 + 120 * len(samplers), shapes=shapes,
-                      sliders=[_slider(steps, prefix="")], margin=dict(l=10, r=10, t=70),
-                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+    top = title_over_legend(title, legend_rows=1)
+    fig.update_layout(height=200 + 120 * len(samplers), shapes=shapes, sliders=[_slider(steps, prefix="")],
+                      **dict(top, margin=dict(l=10, r=10, t=top["margin"]["t"])))
     return fig
 
 
