@@ -238,15 +238,15 @@ class I3DTwoStream(nn.Module):
         self.flow = I3D(replace(cfg, in_channels=2))
 
     def forward_streams(self, x: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Logits of each stream: ``((B, K), (B, K))``."""
+        """Logits of each stream: ``((B, num_classes), (B, num_classes))``."""
         rgb, flow = check_pair(x, "I3DTwoStream")
         check_video(rgb, channels=3, name="rgb", model="I3DTwoStream")
         check_video(flow, channels=2, name="flow", model="I3DTwoStream")
         return self.rgb(rgb), self.flow(flow)
 
     def forward(self, x: Sequence[torch.Tensor]) -> torch.Tensor:
-        rgb_logits, flow_logits = self.forward_streams(x)  # (B, K), (B, K)
-        return (rgb_logits + flow_logits) / 2  # (B, K)
+        rgb_logits, flow_logits = self.forward_streams(x)  # (B, num_classes), (B, num_classes)
+        return (rgb_logits + flow_logits) / 2  # (B, num_classes)
 
     def example_input(self, batch_size: int = 2, small: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
         """A random ``(rgb, flow)`` pair of the configured size (``small``: 8 frames of 32x32)."""

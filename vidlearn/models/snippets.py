@@ -13,12 +13,12 @@ on Sports-1M conv pooling and the LSTM end up close (72.3% vs 73.1% hit@1, 120 /
 well above a single frame; on UCF-101 with flow both reach about 88%.
 
     frames (B, 3, T, H, W) --(B*T)--[2D CNN]--> conv maps (B, T, D, h, w)
-      conv       max over T ----------------------------> FC FC -> K
-      late       FC FC per frame -> max over T ---------------------> K
-      slow       max over windows of 10 (stride 5) -> FC per window -> max over windows -> FC -> K
-      local      max over windows of 10 (stride 5) -> FC FC per window -> concat windows -> K
-      time_conv  3D conv 3x3 x 10 frames (stride 5 in time, 256 maps) -> max over T -> FC FC -> K
-      lstm       pooled features (B, T, D) -> 5 x LSTM(512) -> per-frame scores -> combined over T -> K
+      conv       max over T ----------------------------> FC FC -> scores
+      late       FC FC per frame -> max over T ---------------------> scores
+      slow       max over windows of 10 (stride 5) -> FC per window -> max over windows -> FC -> scores
+      local      max over windows of 10 (stride 5) -> FC FC per window -> concat windows -> scores
+      time_conv  3D conv 3x3 x 10 frames (stride 5 in time, 256 maps) -> max over T -> FC FC -> scores
+      lstm       pooled features (B, T, D) -> 5 x LSTM(512) -> per-frame scores -> combined over T -> scores
 
 Paper size: GoogLeNet (torchvision's, with batch norm, ``weights=None``), 30 frames of 224x224, two FC
 layers of 4096, Sports-1M's 487 classes. After pooling over time the conv maps are averaged over space
@@ -142,7 +142,7 @@ class FeaturePooling(nn.Module):
         return self.fc7(self.fc6(z.amax(dim=2).mean(dim=(2, 3))))  # (B, F)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.forward_features(x))  # (B, K)
+        return self.classifier(self.forward_features(x))  # (B, num_classes)
 
     def example_input(self, batch_size: int = 2, small: bool = False) -> torch.Tensor:
         """Random ``(B, C, frames, H, W)``; ``small``: the fewest frames the pooling takes, 64x64."""
@@ -190,22 +190,22 @@ class LSTMSnippets(nn.Module):
         feats = self.backbone(rearrange(x, "b c t h w -> (b t) c h w"))  # (B*T, D)
         feats = rearrange(self.dropout(feats), "(b t) d -> b t d", t=x.shape[2])  # (B, T, D)
         hidden, _ = self.lstm(feats)  # (B, T, hidden)
-        return self.classifier(self.dropout(hidden))  # (B, T, K)
+        return self.classifier(self.dropout(hidden))  # (B, T, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logits = self.forward_frames(x)  # (B, T, K)
+        logits = self.forward_frames(x)  # (B, T, num_classes)
         if self.cfg.combine == "last":
-            return logits[:, -1]  # (B, K)
-        probs = logits.softmax(-1)  # (B, T, K)
+            return logits[:, -1]  # (B, num_classes)
+        probs = logits.softmax(-1)  # (B, T, num_classes)
         if self.cfg.combine == "max":
             p = probs.amax(dim=1)
-            p = p / p.sum(-1, keepdim=True)  # (B, K)
+            p = p / p.sum(-1, keepdim=True)  # (B, num_classes)
         else:
             t = probs.shape[1]
             g = self.combine_weights if t == len(self.combine_weights) else self._combine_weights(t, probs.device)
             g = g.to(probs.dtype)  # (T,)
-            p = torch.einsum("btk,t->bk", probs, g)  # (B, K)
-        return p.clamp_min(1e-12).log()  # (B, K)
+            p = torch.einsum("btk,t->bk", probs, g)  # (B, num_classes)
+        return p.clamp_min(1e-12).log()  # (B, num_classes)
 
     def example_input(self, batch_size: int = 2, small: bool = False) -> torch.Tensor:
         """Random ``(B, C, frames, H, W)``; ``small``: 2 frames of 64x64."""

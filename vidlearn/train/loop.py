@@ -127,7 +127,7 @@ def check_labels(labels: Any, num_classes: int, indices: Optional[List[int]] = N
                  step: Optional[int] = None) -> None:
     """Check a batch of class labels on the host before the loss sees it (one min and max per batch).
 
-    Labels must be an integer tensor ``(B,)`` of values in ``0 .. num_classes - 1`` (float ``(B, K)`` class
+    Labels must be an integer tensor ``(B,)`` of values in ``0 .. num_classes - 1`` (float ``(B, num_classes)`` class
     probabilities are let through). The error names the label, the class count and the dataset index
     (``indices``, the batch's dataset indices) or, when that is unknown, the position in the batch.
     On CUDA a bad label would otherwise be a device-side assert that names nothing.
@@ -302,7 +302,7 @@ def fit(
     """Train ``model`` on ``train_data`` for ``epochs`` epochs; evaluate on ``val_data`` after each epoch.
 
     Args:
-        model: any vidlearn (or torch) model taking ``inputs`` and returning logits ``(B, K)``.
+        model: any vidlearn (or torch) model taking ``inputs`` and returning logits ``(B, num_classes)``.
         train_data, val_data: a Dataset of ``(inputs, label)`` or a DataLoader.
         optimizer: ``"adamw"`` or ``"sgd"`` (momentum 0.9, as the 2014-2019 papers used).
         schedule: ``"cosine"`` (per step, to zero) or ``None`` (constant).
@@ -327,7 +327,8 @@ def fit(
     ``drop_last`` would; with ``batch_size`` 1 or a one-batch epoch nothing is skipped): BatchNorm cannot
     train on one clip whose maps end at 1 x 1 x 1, and one clip's statistics are noise anyway.
     With the default loss every batch's labels are checked before the loss (:func:`check_labels`): an
-    integer label outside ``0 .. K-1`` raises a ``ValueError`` naming the label, ``K`` and the dataset index.
+    integer label outside ``0 .. num_classes - 1`` raises a ``ValueError`` naming the label,
+    ``num_classes`` and the dataset index.
 
     The model trains on ``device`` and is handed back, in eval mode, on the device it came on, also when
     training raises (:func:`on_device`): a model built on the CPU is on the CPU again after ``fit`` on a GPU.

@@ -135,15 +135,15 @@ def _crop_views(x: torch.Tensor, crops: int, size: Optional[Size], flow: bool) -
 
 @torch.no_grad()
 def average_views(logits: torch.Tensor, average: str = "softmax") -> torch.Tensor:
-    """One score per video from the logits of its views: ``(B, V, K) -> (B, K)`` class probabilities.
+    """Class probabilities per video ``(B, num_classes)`` from the logits of its views ``(B, V, num_classes)``.
 
     ``"softmax"``: the mean of the views' softmax scores (Two-Stream, Non-local, SlowFast); ``"logits"``: the
     softmax of the mean logits (TSN's consensus before its softmax).
     """
     if average == "softmax":
-        return logits.softmax(-1).mean(1)  # (B, K)
+        return logits.softmax(-1).mean(1)  # (B, num_classes)
     if average == "logits":
-        return logits.mean(1).softmax(-1)  # (B, K)
+        return logits.mean(1).softmax(-1)  # (B, num_classes)
     raise ValueError(f"average must be 'softmax' or 'logits', got {average!r}")
 
 
@@ -155,7 +155,7 @@ def evaluate_views(model: nn.Module, dataset: Union[Dataset, DataLoader], *, cli
     """Video-level top-1 and top-5 accuracy of ``model`` with ``clips x crops`` views per video.
 
     Args:
-        model: takes ``(B, C, T, h, w)`` and returns logits ``(B, K)``; run in eval mode. A model with
+        model: takes ``(B, C, T, h, w)`` and returns logits ``(B, num_classes)``; run in eval mode. A model with
             several inputs (SlowFast's ``[slow, fast]``, Two-Stream's ``(rgb, flow)``) gets them as the
             dataset gives them (a list or tuple), each ``(B, C, T_i, h_i, w_i)``.
         dataset: a :class:`~vidlearn.data.VideoFolder` (its sampler is replaced, on a copy, by
@@ -177,8 +177,8 @@ def evaluate_views(model: nn.Module, dataset: Union[Dataset, DataLoader], *, cli
         batch_size: videos per step; the model sees ``batch_size * clips * crops`` views at once.
 
     Returns:
-        ``{"top1", "top5", "n" (videos), "views" (per video), "scores" (N, K) averaged per video,
-        "labels" (N,)}``; ``top5`` counts the 5 best classes (all of them when ``K <= 5``).
+        ``{"top1", "top5", "n" (videos), "views" (per video), "scores" (N, num_classes) averaged per video,
+        "labels" (N,)}``; ``top5`` counts the 5 best classes (all of them when ``num_classes <= 5``).
     """
     if average not in ("softmax", "logits"):
         raise ValueError(f"average must be 'softmax' or 'logits', got {average!r}")
@@ -200,11 +200,11 @@ def evaluate_views(model: nn.Module, dataset: Union[Dataset, DataLoader], *, cli
                      for p, f in zip(parts, _flow_flags(flow, len(parts)))]
             views = to_device(type(inputs)(views) if pair else views[0], dev)  # one input, or all together
             with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                logits = model(views).float()  # (B*V*M, K)
+                logits = model(views).float()  # (B*V*M, num_classes)
             check_labels(y, logits.shape[-1], where="evaluate_views")
-            scores.append(average_views(logits.view(b, v * crops, -1), average))  # (B, K)
+            scores.append(average_views(logits.view(b, v * crops, -1), average))  # (B, num_classes)
             labels.append(y)
-    scores, labels = torch.cat(scores).cpu(), torch.cat(labels).cpu()  # (N, K), (N,)
+    scores, labels = torch.cat(scores).cpu(), torch.cat(labels).cpu()  # (N, num_classes), (N,)
     top5 = scores.topk(min(5, scores.shape[1]), dim=1).indices  # (N, 5)
     return {"top1": float((scores.argmax(1) == labels).float().mean()),
             "top5": float((top5 == labels[:, None]).any(1).float().mean()),
