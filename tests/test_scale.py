@@ -34,3 +34,13 @@ def test_describe_names_the_preset_and_how_to_change_it():
     text = scale.PRESETS["ci"].describe()
     assert "'ci'" in text and "VIDLEARN_SCALE" in text
     assert scale.PRESETS["ci"].replace(epochs=1).epochs == 1
+
+
+def test_n_train_scales_the_preset_and_stops_at_its_maximum():
+    from vidlearn.scale import PRESETS
+
+    ci, gpu = PRESETS["ci"], PRESETS["gpu"]
+    assert ci.n_train() == ci.train_samples and ci.n_train(3) == 3 * ci.train_samples  # does not bind at ci
+    assert gpu.n_train(3) == gpu.max_train_samples < 3 * gpu.train_samples  # a T4's budget at gpu
+    with pytest.raises(ValueError, match="positive integer"):
+        ci.n_train(0)

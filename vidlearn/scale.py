@@ -35,6 +35,15 @@ class Preset:
     amp: bool  # mixed precision (only takes effect on CUDA)
     num_workers: int  # DataLoader workers
     cache_dtype: str  # how vidlearn.data.in_memory stores clips made once: "float32" (exact) or "uint8" (1/4)
+    # the most clips one training set may hold: a T4's 10 minutes a chapter at gpu (README, "On a GPU"); it
+    # does not bind at ci or cpu
+    max_train_samples: int = 9000
+
+    def n_train(self, factor: int = 1) -> int:
+        """Training clips for a task that needs ``factor`` times the preset's, within ``max_train_samples``."""
+        if factor < 1:
+            raise ValueError(f"factor must be a positive integer, got {factor}")
+        return min(factor * self.train_samples, self.max_train_samples)
 
     def replace(self, **changes) -> Preset:
         return dataclasses.replace(self, **changes)
