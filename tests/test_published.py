@@ -272,3 +272,14 @@ def test_no_chapter_or_figure_states_a_published_number_missing_from_the_table()
     hits = unpublished(sources())
     assert not hits, "published-looking numbers outside vidlearn.published (add them to the table with their " \
                      "source, or drop them):\n" + "\n".join(f"  {h.file}, {h.cell}: {h.text} ({h.why})" for h in hits)
+
+
+def test_every_kinetics_accuracy_names_its_test_views():
+    """Kinetics numbers differ by several points between 1 view and 30: each entry says how it was tested."""
+    import re
+
+    from vidlearn import published
+
+    unnamed = [n.key for n in published._NUMBERS if n.unit == "%" and "Kinetics" in n.dataset
+               and not re.search(r"view|clip|crop|whole video", n.setting + " " + n.note, re.I)]
+    assert not unnamed, f"Kinetics accuracies without their test views (clips x crops): {unnamed}"

@@ -117,14 +117,19 @@ _NUMBERS: List[Number] = [
            "UCF101 (3 splits)", "3 C3D nets, linear SVM", note=_SURVEY),
     Number("c3d.ucf101.with_idt", 90.4, "%", "tran2015learning", "Table 3 (as the survey quotes it)",
            "UCF101 (3 splits)", "C3D + iDT, linear SVM", note=_SURVEY),
-    Number("i3d.ucf101", 98.0, "%", "carreira2017quo", "Table 4 (as the survey quotes it)", "UCF101 (3 splits)",
-           "two-stream I3D, ImageNet + Kinetics pre-trained, fine-tuned", note=_SURVEY + " (98%)"),
+    Number("i3d.ucf101", 98.0, "%", "carreira2017quo", "abstract (Table 4)", "UCF101 (3 splits)",
+           "two-stream I3D, ImageNet + Kinetics pre-trained, fine-tuned; whole videos, centre crops",
+           note="checked against the paper's abstract (98.0% on UCF-101, 80.9% on HMDB-51); the survey quotes "
+                "98%"),
     Number("i3d.k400.rgb", 71.1, "%", "carreira2017quo", "Table 2 / official README", "Kinetics-400 test, top-1",
-           "RGB I3D (Inception-v1), ImageNet + Kinetics", note=_README + " (deepmind/kinetics-i3d)"),
+           "RGB I3D (Inception-v1), ImageNet + Kinetics; tested on whole videos, 224 x 224 centre crops",
+           note=_README + " (deepmind/kinetics-i3d)"),
     Number("i3d.k400.flow", 63.4, "%", "carreira2017quo", "Table 2 / official README", "Kinetics-400 test, top-1",
-           "flow I3D, ImageNet + Kinetics", note=_README + " (deepmind/kinetics-i3d)"),
+           "flow I3D, ImageNet + Kinetics; tested on whole videos, 224 x 224 centre crops",
+           note=_README + " (deepmind/kinetics-i3d)"),
     Number("i3d.k400.two_stream", 74.2, "%", "carreira2017quo", "Table 2 / official README",
-           "Kinetics-400 test, top-1", "two-stream I3D (RGB + flow), ImageNet + Kinetics",
+           "Kinetics-400 test, top-1",
+           "two-stream I3D (RGB + flow), ImageNet + Kinetics; tested on whole videos, 224 x 224 centre crops",
            note=_README + " (deepmind/kinetics-i3d)"),
     Number("i3d.rgb.params", 12.69, "M params", "carreira2017quo", "released RGB checkpoint",
            setting="RGB I3D (Inception-v1 inflated), 400 classes",
@@ -134,22 +139,27 @@ _NUMBERS: List[Number] = [
            "Kinetics-400 val, top-1", "C2D ResNet-50, 32 frames, ImageNet pre-trained, 10 clips x 3 crops",
            note=_README + " (facebookresearch/video-nonlocal-net)"),
     Number("nonlocal.k400.nl_c2d_r50", 73.8, "%", "wang2018non", "Table 2 / official README ('paper' column)",
-           "Kinetics-400 val, top-1", "C2D ResNet-50 + 5 non-local blocks, 32 frames, ImageNet pre-trained",
+           "Kinetics-400 val, top-1", "C2D ResNet-50 + 5 non-local blocks, 32 frames, ImageNet pre-trained, "
+           "10 clips x 3 crops",
            note=_README + " (facebookresearch/video-nonlocal-net)"),
     Number("nonlocal.k400.i3d_r50", 73.3, "%", "wang2018non", "Table 2 / official README ('paper' column)",
-           "Kinetics-400 val, top-1", "I3D ResNet-50 (3x1x1 inflation), 32 frames, ImageNet pre-trained",
+           "Kinetics-400 val, top-1", "I3D ResNet-50 (3x1x1 inflation), 32 frames, ImageNet pre-trained, "
+           "10 clips x 3 crops",
            note=_README + " (facebookresearch/video-nonlocal-net; the TSM README quotes the same 73.3%)"),
     Number("nonlocal.k400.nl_i3d_r50", 74.9, "%", "wang2018non", "Table 2 / official README ('paper' column)",
-           "Kinetics-400 val, top-1", "I3D ResNet-50 + 5 non-local blocks, 32 frames, ImageNet pre-trained",
+           "Kinetics-400 val, top-1", "I3D ResNet-50 + 5 non-local blocks, 32 frames, ImageNet pre-trained, "
+           "10 clips x 3 crops",
            note=_README + " (facebookresearch/video-nonlocal-net)"),
     Number("nonlocal.k400.nl_i3d_r50_128f", 76.5, "%", "wang2018non", "Table 2 / official README ('paper' "
            "column)", "Kinetics-400 val, top-1", "NL I3D ResNet-50, 128 frames, initialised from the 32-frame "
-           "model", note=_README + " (facebookresearch/video-nonlocal-net)"),
+           "model, 10 clips x 3 crops", note=_README + " (facebookresearch/video-nonlocal-net)"),
     Number("r2plus1d.k400.rgb", 72.0, "%", "tran2018closer", "Table 6", "Kinetics-400 val, top-1",
-           "R(2+1)D-34, RGB, 32 frames, trained from scratch",
+           "R(2+1)D-34, RGB, 32 frames, trained from scratch; video top-1: clip predictions averaged over "
+           "each video (the number of clips not checked here)",
            note="checked against Papers with Code's listing of the paper's results"),
     Number("r2plus1d.k400.flow", 67.5, "%", "tran2018closer", "Table 6", "Kinetics-400 val, top-1",
-           "R(2+1)D-34, optical flow, trained from scratch",
+           "R(2+1)D-34, optical flow, trained from scratch; video top-1: clip predictions averaged over "
+           "each video (the number of clips not checked here)",
            note="checked against Papers with Code's listing of the paper's results"),
     Number("tsm.k400.tsn_r50", 70.6, "%", "lin2019tsm", "Table 1 / official README", "Kinetics-400 val, top-1",
            "TSN ResNet-50 (2D), 8 frames x 10 clips, dense sampling, ImageNet pre-trained",
@@ -169,7 +179,8 @@ _NUMBERS: List[Number] = [
            "SlowFast 16x8, ResNet-101 + non-local, from scratch, 10 clips x 3 crops",
            note=_SURVEY + " (also in Papers with Code's listing)"),
     Number("slowfast.k400.abstract", 79.0, "%", "feichtenhofer2019slowfast", "abstract", "Kinetics-400 val, "
-           "top-1", "SlowFast, no pre-training", note="checked against the paper's abstract"),
+           "top-1", "SlowFast, no pre-training; 10 clips x 3 crops of 256 x 256 (the paper's test protocol)",
+           note="checked against the paper's abstract"),
     Number("slowfast.ava", 28.3, "mAP", "feichtenhofer2019slowfast", "abstract", "AVA v2.1 val, frame mAP",
            "SlowFast detector, Kinetics-600 pre-trained", note="checked against the paper's abstract"),
     Number("slowfast.k400.slow_4x16", 72.7, "%", "feichtenhofer2019slowfast", "official MODEL_ZOO.md",
@@ -216,10 +227,12 @@ _NUMBERS: List[Number] = [
            note="34.57 M unrounded: the count of the official configuration, which slowfast_r50_8x8 matches"),
     # --- era 4: Video Transformers ---
     Number("timesformer.k400", 77.9, "%", "bertasius2021space", "official README (model zoo)",
-           "Kinetics-400 val, top-1", "TimeSformer (divided space-time), 8 x 224 x 224, ImageNet-21K pre-trained",
+           "Kinetics-400 val, top-1", "TimeSformer (divided space-time), 8 x 224 x 224, ImageNet-21K pre-trained, "
+           "1 clip x 3 crops (the paper's test protocol)",
            note=_README + " (facebookresearch/TimeSformer); the released model"),
     Number("timesformer.k400.large", 80.6, "%", "bertasius2021space", "official README (model zoo)",
-           "Kinetics-400 val, top-1", "TimeSformer-L, 96 x 224 x 224, ImageNet-21K pre-trained",
+           "Kinetics-400 val, top-1", "TimeSformer-L, 96 x 224 x 224, ImageNet-21K pre-trained, 1 clip x 3 crops "
+           "(the paper's test protocol)",
            note=_README + " (facebookresearch/TimeSformer); the released model"),
     Number("timesformer.gpu_memory", 32, "GB", "bertasius2021space", "official README (training)",
            setting="GPU memory the README asks for to train TimeSformer-HR and TimeSformer-L",
