@@ -391,3 +391,12 @@ def paper(name: str) -> Paper:
 
 
 __all__ = ["Number", "NUMBERS", "number", "fmt", "cite", "label", "Paper", "PAPERS", "paper"]
+    Paper("ViViT", 2021.8, "Video Transformers", "ICCV 2021", "tubelet tokens and four ways to factorise "
+          "attention over space and time", "arnab2021vivit", "vivit_b_16x2", ("vivit.k400",),
+          "joint attention over tubelets is the most accurate; a factorised encoder the cheapest"),
+    Paper("MViT", 2021.82, "Video Transformers", "ICCV 2021", "multiscale stages: fewer tokens, more channels "
+          "as the network goes deeper", "fan2021multiscale", "mvit_v1_b", ("mvit.k400.b_16x4",),
+          "a transformer with a CNN's pyramid, trained from scratch on Kinetics"),
+    Paper("MViTv2", 2022.45, "Video Transformers", "CVPR 2022", "MViT with decomposed relative positions and "
+          "residual pooling", "li2022mvitv2", "mvit_v2_s", ("mvitv2.k400.s_16x4",),
+          "better accuracy at about the same cost"),
