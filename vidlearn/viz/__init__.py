@@ -4,11 +4,24 @@ Importing this module registers the book's plotly template and, while the book i
 that makes figures show in Jupyter Book (see :mod:`vidlearn.viz.style`). Topic modules:
 ``video`` (clips, samplers, datasets), ``flow``, ``timeline`` (the papers of :mod:`vidlearn.published`),
 ``fusion`` (DeepVideo / fusion points), ``two_stream``, ``inflation`` (I3D), ``attention`` (TimeSformer), and
-one module per later chapter.
+one module per later chapter; ``architecture`` draws every model family's diagram from the model itself.
 :func:`live` wraps any figure function in ipywidgets controls for Jupyter and Colab (the static figure
 elsewhere).
 """
 
+from vidlearn.viz.architecture import (
+    deepvideo_diagram,
+    fusion_diagram,
+    nonlocal_diagram,
+    r2plus1d_block_diagram,
+    slowfast_diagram,
+    stage_diagram,
+    timesformer_block_diagram,
+    tsm_diagram,
+    tsn_diagram,
+    two_stream_diagram,
+    vivit_diagram,
+)
 from vidlearn.viz.attention import (
     attention_cost_figure,
     attention_patterns_figure,
@@ -33,5 +46,8 @@ __all__ = [
     "kernel_inflation_figure", "boring_video_figure",
     "attention_patterns_figure", "attention_cost_figure", "paper_scale_cost_figure", "scheme_accuracy_figure",
     "rollout_figure",
+    "stage_diagram", "deepvideo_diagram", "two_stream_diagram", "fusion_diagram", "tsn_diagram",
+    "r2plus1d_block_diagram", "nonlocal_diagram", "slowfast_diagram", "tsm_diagram", "timesformer_block_diagram",
+    "vivit_diagram",
     "live",
 ]
