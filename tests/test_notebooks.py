@@ -122,7 +122,7 @@ def test_every_chapter_has_two_exercises_and_a_checked_one_with_its_solution_col
 
 # Chapters about one paper (all but the foundations, the summary and the practice chapter) follow one shape:
 # setup cell, title and motivation, "the paper at a glance", learning goals, ...
-NOT_ONE_PAPER = {"working_with_video", "summary", "using_vidlearn"}
+NOT_ONE_PAPER = {"working_with_video", "summary", "using_vidlearn", "your_own_videos"}
 GLANCE_FIELDS = ["Paper", "Venue", "Idea", "Input", "Backbone", "Headline", "Official code",
                  "Since the previous chapter"]
 

@@ -199,3 +199,21 @@ def test_normalize_with_wrong_channel_count_gets_a_clear_error():
         Normalize([0.5] * 3, [0.5] * 3)(torch.rand(2, 1, 4, 4))
     with pytest.raises(ValueError, match="std > 0"):
         Normalize([0.5] * 3, [0.5, 0.0, 0.5])
+
+
+def test_sample_frames_picks_the_samplers_frames_from_its_own_generator():
+    from vidlearn.data.samplers import DenseSampler, SegmentSampler, SlowFastSampler
+    from vidlearn.data.transforms import SampleFrames
+
+    clip = torch.arange(24.0).view(1, 24, 1, 1).expand(3, 24, 2, 2)  # every value is its frame number
+    test = SampleFrames(SegmentSampler(4, train=False))(clip)
+    assert test.shape == (3, 4, 2, 2) and test[0, :, 0, 0].tolist() == SegmentSampler(4, train=False)(24).tolist()
+    a, b = SampleFrames(SegmentSampler(4, train=True), seed=3), SegmentSampler(4, train=True)
+    rng = np.random.default_rng(3)
+    for _ in range(3):  # the same draws as the sampler with a generator of that seed, call after call
+        assert a(clip)[0, :, 0, 0].tolist() == b(24, rng).tolist()
+    assert SampleFrames(DenseSampler(8, train=False))(clip)[0, :, 0, 0].tolist() == list(range(8, 16))
+    with pytest.raises(ValueError, match="one per pathway"):
+        SampleFrames(SlowFastSampler(2, tau=4, alpha=2))(clip)
+    with pytest.raises(TypeError, match="expects a sampler"):
+        SampleFrames(8)

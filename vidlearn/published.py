@@ -261,6 +261,18 @@ _NUMBERS: List[Number] = [
     Number("vivit.k400.fe", 78.4, "%", "arnab2021vivit", "official README (model zoo)", "Kinetics-400 val, top-1",
            "ViViT-B/16x2 FE, Model 2 (factorised encoder), 32 x 224 x 224, 4 x 3 views",
            note=_README + " (google-research/scenic, projects/vivit); the released model"),
+    # --- VideoMAE (Tong et al., NeurIPS 2022): the chapter book/videomae.ipynb ---
+    Number("videomae.k400", 81.5, "%", "tong2022videomae", "official MODEL_ZOO.md (Kinetics-400)",
+           "Kinetics-400 val, top-1",
+           "VideoMAE ViT-B, 16 x 224 x 224, 5 x 3 views, pre-trained 1600 epochs on Kinetics-400 (no extra data)",
+           note=_README + " (MCG-NJU/VideoMAE MODEL_ZOO.md, the 16x5x3 ViT-B row)"),
+    Number("videomae.ssv2", 70.8, "%", "tong2022videomae", "official MODEL_ZOO.md (Something-Something V2)",
+           "Something-Something V2 val, top-1",
+           "VideoMAE ViT-B, 16 x 224 x 224, 2 x 3 views, pre-trained 2400 epochs on SSv2 (no extra data)",
+           note=_README + " (MCG-NJU/VideoMAE MODEL_ZOO.md, the 16x2x3 ViT-B row)"),
+    Number("videomae.mask_ratio", 90, "%", "tong2022videomae", "Sec. 3 and the official pretrain scripts",
+           setting="share of the tubelets hidden by tube masking in pre-training",
+           note=_README + " (scripts ..._tubemasking_ratio_0.9_...); the paper's default ratio"),
 ]
 
 NUMBERS: Dict[str, Number] = {}
@@ -379,6 +391,18 @@ PAPERS: List[Paper] = [
     Paper("TimeSformer", 2021.1, "Video Transformers", "ICML 2021", "ViT on space-time patches; divided "
           "space-time attention", "bertasius2021space", "timesformer", ("timesformer.k400.large",),
           "attention alone, no convolutions"),
+    Paper("ViViT", 2021.8, "Video Transformers", "ICCV 2021", "tubelet tokens and four ways to factorise "
+          "attention over space and time", "arnab2021vivit", "vivit_b_16x2", ("vivit.k400",),
+          "joint attention over tubelets is the most accurate; a factorised encoder the cheapest"),
+    Paper("MViT", 2021.82, "Video Transformers", "ICCV 2021", "multiscale stages: fewer tokens, more channels "
+          "as the network goes deeper", "fan2021multiscale", "mvit_v1_b", ("mvit.k400.b_16x4",),
+          "a transformer with a CNN's pyramid, trained from scratch on Kinetics"),
+    Paper("MViTv2", 2022.45, "Video Transformers", "CVPR 2022", "MViT with decomposed relative positions and "
+          "residual pooling", "li2022mvitv2", "mvit_v2_s", ("mvitv2.k400.s_16x4",),
+          "better accuracy at about the same cost"),
+    Paper("VideoMAE", 2022.9, "Video Transformers", "NeurIPS 2022", "masked-autoencoder pre-training with tube "
+          "masking at a 90% ratio", "tong2022videomae", "videomae_b", ("videomae.k400",),
+          "self-supervised on the video data itself, no ImageNet"),
 ]
 
 
@@ -391,12 +415,35 @@ def paper(name: str) -> Paper:
 
 
 __all__ = ["Number", "NUMBERS", "number", "fmt", "cite", "label", "Paper", "PAPERS", "paper"]
-    Paper("ViViT", 2021.8, "Video Transformers", "ICCV 2021", "tubelet tokens and four ways to factorise "
-          "attention over space and time", "arnab2021vivit", "vivit_b_16x2", ("vivit.k400",),
-          "joint attention over tubelets is the most accurate; a factorised encoder the cheapest"),
-    Paper("MViT", 2021.82, "Video Transformers", "ICCV 2021", "multiscale stages: fewer tokens, more channels "
-          "as the network goes deeper", "fan2021multiscale", "mvit_v1_b", ("mvit.k400.b_16x4",),
-          "a transformer with a CNN's pyramid, trained from scratch on Kinetics"),
-    Paper("MViTv2", 2022.45, "Video Transformers", "CVPR 2022", "MViT with decomposed relative positions and "
-          "residual pooling", "li2022mvitv2", "mvit_v2_s", ("mvitv2.k400.s_16x4",),
-          "better accuracy at about the same cost"),
+
+
+# ------------------------------------------------------------------------------------------------------
+# Appended for the chapter "Your own videos": torchvision's released R(2+1)D-18 weights and the Colab T4.
+# Kept as one block after the table so that it merges cleanly; registered like every entry above.
+_TORCHVISION_META = ("read from the metadata of the installed torchvision 0.29.1 "
+                     "(R2Plus1D_18_Weights.KINETICS400_V1.meta), which torchvision's model documentation prints")
+_T4_SPEC = ("NVIDIA's T4 product page and datasheet, as third-party specification listings repeat them; the "
+            "datasheet itself was not re-read here")
+_YOUR_OWN_VIDEOS: List[Number] = [
+    Number("torchvision.r2plus1d_18.k400", 67.463, "%", "torchvision2016",
+           "R2Plus1D_18_Weights.KINETICS400_V1 (acc@1)", "Kinetics-400 val, video-level top-1",
+           "torchvision r2plus1d_18, clips of 16 frames at 15 fps, 5 clips per video, 112 x 112 centre crop",
+           note=_TORCHVISION_META),
+    Number("torchvision.r2plus1d_18.gmacs", 40.519, "GMACs", "torchvision2016",
+           "R2Plus1D_18_Weights.KINETICS400_V1 ('GFLOPS')", setting="one 16 x 112 x 112 clip",
+           note=_TORCHVISION_META + "; torchvision's 'GFLOPS' column counts multiply-adds (ResNet-50: 4.09)"),
+    Number("torchvision.r2plus1d_18.mparams", 31.505, "M params", "torchvision2016",
+           "R2Plus1D_18_Weights.KINETICS400_V1 (num_params)", setting="r2plus1d_18, Kinetics-400 head",
+           note="31,505,325 unrounded; " + _TORCHVISION_META),
+    Number("t4.fp16_tflops", 65, "TFLOPS", "nvidia2018t4", "datasheet (peak performance)",
+           setting="peak mixed-precision Tensor Core throughput (FP16 products, FP32 sums)", note=_T4_SPEC),
+    Number("t4.fp32_tflops", 8.1, "TFLOPS", "nvidia2018t4", "datasheet (peak performance)",
+           setting="peak single-precision throughput", note=_T4_SPEC),
+    Number("t4.memory", 16, "GB", "nvidia2018t4", "datasheet", setting="GDDR6 memory of one T4 (Colab's GPU)",
+           note=_T4_SPEC),
+]
+for _n in _YOUR_OWN_VIDEOS:
+    if _n.key in NUMBERS:
+        raise ValueError(f"published number {_n.key!r} is listed twice")
+    NUMBERS[_n.key] = _n
+_NUMBERS += _YOUR_OWN_VIDEOS

@@ -122,6 +122,37 @@ class ToFloat:
         return "ToFloat()"
 
 
+class SampleFrames:
+    """Pick the frames a sampler chooses from a clip held in memory: ``(C, T, H, W) -> (C, T', H, W)``.
+
+    ``sampler`` is any of :mod:`vidlearn.data.samplers` (``SegmentSampler(8)``, ``DenseSampler(8)``, ...), called
+    with the clip's length. A training sampler draws its frames from this transform's own generator
+    (``numpy.random.default_rng(seed)``), so a data set read in the same order draws the same frames. With
+    :meth:`vidlearn.data.InMemoryClips.with_transform` it gives one stored set of long clips many samplings:
+
+        long = in_memory(SyntheticActions("motion", 640, frames=36, long=True), dtype="uint8")
+        tsn = long.with_transform(Compose([SampleFrames(SegmentSampler(8, train=True)), NORMALIZE]))
+    """
+
+    def __init__(self, sampler: Callable, seed: int = 0):
+        if not callable(sampler):
+            raise TypeError(f"SampleFrames expects a sampler (a callable taking the clip length), got "
+                            f"{type(sampler).__name__}")
+        self.sampler, self.seed = sampler, seed
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        x = _clip(x, "SampleFrames")
+        idx = self.sampler(x.shape[1], self.rng)
+        if isinstance(idx, tuple):
+            raise ValueError(f"SampleFrames takes a sampler of one frame list; {type(self.sampler).__name__} "
+                             "returns one per pathway (index the clip with each of them instead)")
+        return x[:, torch.as_tensor(np.asarray(idx), dtype=torch.long)]  # (C, T', H, W)
+
+    def __repr__(self) -> str:
+        return f"SampleFrames({self.sampler!r}, seed={self.seed})"
+
+
 class Resize:
     """Resize every frame to exactly ``size`` (an int: a square ``size x size``), bilinear with antialiasing."""
 

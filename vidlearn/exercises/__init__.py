@@ -49,6 +49,10 @@ The checkers of the other chapters are in modules of their own, exported here:
 * :func:`check_view_average` ``fn(logits (B, V, N)) -> (B, N)`` (Summary; ``exercises.views``)
 * :func:`check_clip_preprocess` ``fn(frames uint8 (T, H, W, C), mean, std) -> (C, T, H, W)`` (Using vidlearn;
   ``exercises.transforms``)
+* :func:`check_tube_mask` ``fn(batch, grid_t, grid_hw, ratio) -> (batch, grid_t * grid_hw)`` bool (VideoMAE;
+  ``exercises.videomae``)
+* :func:`check_group_split` ``fn(videos, test_groups) -> (train, test)`` UCF101 clips split by group (Your own
+  videos; ``exercises.your_own_videos``)
 
 Every chapter's solution is in its page, collapsed (a ``hide-cell`` cell the reader opens after trying).
 """
@@ -583,9 +587,12 @@ from vidlearn.exercises.slowfast import check_lateral_connection  # noqa: E402
 from vidlearn.exercises.snippets import check_conv_pooling  # noqa: E402
 from vidlearn.exercises.transforms import check_clip_preprocess  # noqa: E402
 from vidlearn.exercises.two_stream import check_flow_stack  # noqa: E402
+from vidlearn.exercises.videomae import check_tube_mask  # noqa: E402
 from vidlearn.exercises.views import check_view_average  # noqa: E402
 from vidlearn.exercises.vivit import check_central_frame_init  # noqa: E402
+from vidlearn.exercises.your_own_videos import check_group_split  # noqa: E402
 
 __all__ += ["check_central_frame_init", "check_clip_preprocess", "check_conv_fusion", "check_conv_pooling",
             "check_flow_stack", "check_lateral_connection", "check_non_local_block", "check_pooled_shape",
-            "check_receptive_field", "check_uniform_sampler", "check_view_average"]
+            "check_receptive_field", "check_uniform_sampler", "check_view_average", "check_group_split",
+            "check_tube_mask"]
