@@ -59,6 +59,9 @@ def test_two_d_pooling_ignores_time_order_and_3d_conv_does_not():
     torch.manual_seed(0)
     flat = create_model("fusion_two_stream", tiny=True, temporal_fusion="2d_pool", temporal_branch=False).eval()
     conv3d = create_model("fusion_two_stream", tiny=True, temporal_branch=False).eval()
+    # the 3D conv starts as sum fusion at its centre tap (order-blind until training moves the other taps):
+    # give every tap a weight, as training does
+    torch.nn.init.normal_(conv3d.head.conv3d[0].weight, std=0.05)
     rgb, flow = flat.example_input(batch_size=1)
     L = flat.cfg.flow_frames
     order = [2, 0, 3, 1]
@@ -118,3 +121,59 @@ def test_paper_size_model_is_vgg16_streams_with_its_parameter_count():
     assert model.temporal[0][0].in_channels == 20 and model.head.conv3d[0].in_channels == 1024
     with torch.no_grad():
         assert model(model.example_input(batch_size=1, small=True)).shape == (1, 101)
+
+
+def test_late_fusion_never_fuses_feature_maps_and_averages_the_two_streams_scores():
+    torch.manual_seed(0)
+    model = create_model("fusion_two_stream", tiny=True, num_classes=5, fuse_at="fc8",
+                         temporal_fusion="2d_pool").eval()
+    assert model.fuse is None and model.head is None and len(model.fused_stages) == 0
+    x = model.example_input(batch_size=2)
+    with torch.no_grad():
+        branches = model.forward_branches(x)
+        assert set(branches) == {"spatial", "temporal"}
+        probs = (branches["spatial"].softmax(-1) + branches["temporal"].softmax(-1)) / 2
+        torch.testing.assert_close(model(x), probs.log())
+        # the appearance branch reads only the RGB frames, the motion branch only the flow
+        rgb, flow = x
+        other = model.forward_branches((rgb, torch.randn_like(flow)))
+        torch.testing.assert_close(other["spatial"], branches["spatial"])
+    losses = fusion_losses(model, x, torch.tensor([1, 3]))
+    assert set(losses) == {"spatial", "temporal", "total"}
+    with pytest.raises(ValueError, match="unknown fuse_at"):
+        create_model("fusion_two_stream", tiny=True, fuse_at="fc8+fc8")
+
+
+def test_final_model_starts_as_sum_fusion_at_the_centre_of_its_3d_conv():
+    model = create_model("fusion_two_stream", tiny=True)
+    w = model.head.conv3d[0].weight  # (D, 2D, 3, 3, 3)
+    d = w.shape[0]
+    eye = torch.eye(d)
+    torch.testing.assert_close(w[:, :, 1, 1, 1], torch.cat([eye, eye], dim=1))
+    assert w.abs().sum() == 2 * d and model.head.conv3d[0].bias.abs().sum() == 0
+
+
+def test_branch_losses_trains_with_fit_on_the_sum_of_the_branch_losses():
+    from vidlearn.models.fusion import BranchLosses
+
+    torch.manual_seed(0)
+    model = create_model("fusion_two_stream", tiny=True, num_classes=3)
+    two = BranchLosses(model).eval()
+    x, y = model.example_input(batch_size=2), torch.tensor([0, 2])
+    out = two(x)
+    torch.testing.assert_close(out, model(x))
+    torch.testing.assert_close(two.loss(out, y), fusion_losses(model, x, y)["total"])
+
+
+def test_branch_accuracies_score_each_branch_and_the_averaged_scores():
+    from vidlearn.models.fusion import branch_accuracies
+
+    torch.manual_seed(0)
+    model = create_model("fusion_two_stream", tiny=True, num_classes=3, fuse_at="fc8")
+    (rgb, flow), y = model.example_input(batch_size=6), torch.tensor([0, 1, 2, 0, 1, 2])
+    data = [((rgb[i], flow[i]), int(y[i])) for i in range(6)]
+    acc = branch_accuracies(model, data, batch_size=4)
+    assert set(acc) == {"spatial", "temporal", "all"} and model.training
+    with torch.no_grad():
+        expected = (model.eval()((rgb, flow)).argmax(1) == y).float().mean().item()
+    assert acc["all"] == pytest.approx(expected)

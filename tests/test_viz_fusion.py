@@ -78,3 +78,28 @@ def test_accuracy_bars_one_trace_per_model_and_a_chance_line():
     assert any(s.y0 == 0.25 for s in fig.layout.shapes)
     with pytest.raises(ValueError):
         accuracy_bars({})
+
+
+def test_binding_streams_figure_draws_four_images_per_clip():
+    import numpy as np
+
+    from vidlearn.data import SyntheticActions
+    from vidlearn.flow import compute_flow
+    from vidlearn.viz.fusion import binding_streams_figure
+
+    ds = SyntheticActions("binding", 2, frames=4, size=32, transform=None)
+    examples = {ds.classes[i]: (ds.clip(i)[0], compute_flow(ds.clip(i)[0])) for i in range(2)}
+    fig = binding_streams_figure(examples)
+    assert len(fig.data) == 8 and all(t.type == "image" for t in fig.data)
+    assert {a.text for a in fig.layout.annotations} >= set(examples)  # one row title per clip
+    with pytest.raises(ValueError, match="at least one"):
+        binding_streams_figure({})
+    assert np.isfinite(examples[ds.classes[0]][1]).all()
+
+
+def test_binding_bars_draw_the_chance_and_the_no_binding_lines():
+    from vidlearn.viz.fusion import binding_bars
+
+    fig = binding_bars({"late": {"whole": 0.5}, "conv": {"whole": 0.95}}, chance=0.25, ceiling=0.5)
+    assert sorted(s.y0 for s in fig.layout.shapes) == [0.25, 0.5]
+    assert list(fig.data[0].y) == [0.5, 0.95]

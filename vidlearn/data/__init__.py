@@ -19,6 +19,7 @@ from vidlearn.data.memory import InMemoryClips, in_memory, without_transform
 from vidlearn.data.samplers import DenseSampler, MultiViewSampler, SegmentSampler, SlowFastSampler, UniformSampler
 from vidlearn.data.samples import SAMPLE_NAMES, sample_video, sample_videos
 from vidlearn.data.synthetic import (
+    BINDING_CLASSES,
     EVENT_TYPES,
     LONG_CLASSES,
     LONG_MATCH_CLASSES,
@@ -30,6 +31,7 @@ from vidlearn.data.synthetic import (
 
 __all__ = [
     "SyntheticActions", "write_video_folder", "MOTION_CLASSES", "LONG_CLASSES", "LONG_MATCH_CLASSES", "EVENT_TYPES",
+    "BINDING_CLASSES",
     "VideoFolder", "VIDEO_EXTENSIONS", "MissingVideosWarning", "UCF101", "HMDB51", "Kinetics",
     "KINETICS400_CLASSES",
     "read_video", "video_info", "write_video", "open_video", "get_frames", "VideoReadError",

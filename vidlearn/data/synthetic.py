@@ -46,6 +46,19 @@ Match events are larger and last longer than order events (radius 0.3 frame side
 quarter of the clip instead of a sixth, still inside their third): a tiny C2D has to see each event's
 type in its features before a block can compare them.
 
+``mode="binding"`` (the Fusion chapter's data): two objects of the same shape and size, a red one and
+a green one, one of them moving in one of four directions and the other still; the class is WHICH object
+moves WHICH way (``BINDING_CLASSES``: ``red_moves_right``, ``green_moves_right``, ...; 8 classes, and
+``classes=4`` keeps right and left). Neither stream of a two-stream network can tell alone, by design:
+the two colours are ``grey +- c * chroma`` along a direction of zero BT.601 luma, so the grayscale clip,
+and with it the optical flow computed from it, is the same whichever object moves (for the same random
+draws: only the colours trade places), and the flow tells which way something moves but not what; and
+every single frame shows one red and one green object, each uniform on the torus and independent of
+the other whatever the class (for the same draws, the first frame is identical for every direction, and
+for the two movers differs only by the two colours trading places), so appearance tells what is there but
+not what moves. Averaging the two streams' class scores cannot bind the two; a model that
+fuses the streams' feature maps at the same position can (the red thing *here* moves right).
+
     index --> rng([seed, index]) --> class = index % K --> background (C, T, H, W)
                                                      --> paint distractors, main object, events
                                                      --> + noise, clip to [0, 1] --> clip (C, T, H, W)
@@ -76,12 +89,17 @@ EVENT_TYPES = ("square", "disc", "cross")  # the long variant's events, each wit
 LONG_CLASSES = tuple(f"{a}_then_{b}" for a in EVENT_TYPES for b in EVENT_TYPES if a != b)
 LONG_MATCH_CLASSES = ("same", "different")  # long="match": are the two events of the same type?
 LONG_TASKS = ("order", "match")  # the values of ``long`` besides False (True means "order")
+BINDING_OBJECTS = ("red", "green")  # mode="binding": the two objects, alike but for their colour
+BINDING_CLASSES = tuple(f"{o}_moves_{d}" for d in ("right", "left", "down", "up") for o in BINDING_OBJECTS)
 EVENT_COLOURS = {"square": (0.95, 0.15, 0.1), "disc": (0.1, 0.9, 0.2), "cross": (0.15, 0.3, 1.0)}
 _CORNERS = np.array([[(i >> 2) & 1, (i >> 1) & 1, i & 1] for i in (1, 2, 4, 3, 5, 6, 0, 7)], np.float32)
 _RADIUS = (0.16, 0.22)  # main object radius, in frame sides
 _EVENT_RADIUS = 0.22  # long="order": event radius, in frame sides
 _MATCH_DURATION = 0.25  # long="match": an event lasts this fraction of the clip (at most a third)...
 _MATCH_RADIUS = 0.3  # ... and has this radius, in frame sides (larger and longer than "order" events)
+# mode="binding": a colour direction with zero BT.601 luma (0.299 R + 0.587 G + 0.114 B = 0): the red
+# object is grey + c * _CHROMA, the green one grey - c * _CHROMA, so the two look the same in grayscale
+_CHROMA = np.array([1.0, -0.299 / 0.587, 0.0], np.float32)
 _ARM = 0.2  # rotate_*: distance from the (invisible) pivot to the object's centre, in frame sides
 # unit vectors (dy, dx) on screen, y pointing down
 _DIRS = {"right": (0.0, 1.0), "left": (0.0, -1.0), "down": (1.0, 0.0), "up": (-1.0, 0.0)}
@@ -185,15 +203,16 @@ class SyntheticActions(Dataset):
     in seconds while a single-frame model stays at chance.
 
     Args:
-        mode: ``"motion"`` (class only in motion; single frames at chance) or ``"scene"`` (appearance
-            correlated with the class; single frames score well). See the module docstring.
+        mode: ``"motion"`` (class only in motion; single frames at chance), ``"scene"`` (appearance
+            correlated with the class; single frames score well) or ``"binding"`` (class = which of a red
+            and a green object moves which way, ``BINDING_CLASSES``). See the module docstring.
         num_samples: length of the dataset.
         frames: clip length ``T``.
         size: frame side ``H = W`` (at least 16).
         seed: different seeds give different clips; the same ``(seed, index)`` the same clip.
-        classes: a subset of class names (``MOTION_CLASSES``; ``LONG_CLASSES`` when ``long`` is ``True``
-            or ``"order"``; ``LONG_MATCH_CLASSES`` when ``"match"``), or an int ``k`` for the first ``k``;
-            all of them when omitted.
+        classes: a subset of class names (``MOTION_CLASSES``; ``BINDING_CLASSES`` in binding mode;
+            ``LONG_CLASSES`` when ``long`` is ``True`` or ``"order"``; ``LONG_MATCH_CLASSES`` when
+            ``"match"``), or an int ``k`` for the first ``k``; all of them when omitted.
         clutter: number of distractor objects (smaller squares and discs drifting in random directions).
         noise: standard deviation of the Gaussian pixel noise (each clip takes a window at a random
             offset of a fixed bank of noise drawn once per seed, which keeps generation fast).
@@ -215,14 +234,16 @@ class SyntheticActions(Dataset):
                  noise: float = 0.04, shake: int = 1, long: Union[bool, str] = False, scene_bias: float = 0.95,
                  speed: float = 0.06, texture: float = 0.07,
                  transform: Optional[Callable[[torch.Tensor], torch.Tensor]] = NORMALIZE):
-        if mode not in ("motion", "scene"):
-            raise ValueError(f"mode must be 'motion' or 'scene', got {mode!r}")
+        if mode not in ("motion", "scene", "binding"):
+            raise ValueError(f"mode must be 'motion', 'scene' or 'binding', got {mode!r}")
         if isinstance(long, (bool, np.bool_)):
             task: Union[bool, str] = "order" if long else False
         elif isinstance(long, str) and long in LONG_TASKS:
             task = long
         else:
             raise ValueError(f"long must be False, True, 'order' or 'match', got {long!r}")
+        if task and mode == "binding":
+            raise ValueError(f"long={long!r} and mode='binding' both define the classes; use one of them")
         if task and mode != "motion":
             what = "the order of two events" if task == "order" else "whether two events match"
             raise ValueError(f"long={long!r} defines its own classes ({what}); use mode='motion'")
@@ -243,6 +264,8 @@ class SyntheticActions(Dataset):
         if not 0.0 <= scene_bias <= 1.0:
             raise ValueError(f"scene_bias is a probability in [0, 1], got {scene_bias}")
         everything = {False: MOTION_CLASSES, "order": LONG_CLASSES, "match": LONG_MATCH_CLASSES}[long]
+        if mode == "binding":
+            everything = BINDING_CLASSES
         if classes is None:
             chosen = list(everything)
         elif isinstance(classes, int):
@@ -303,6 +326,8 @@ class SyntheticActions(Dataset):
         label = index % self.num_classes
         name = self.classes[label]
         info: Dict[str, object] = {"index": index, "label": label, "class": name}
+        if self.mode == "binding":
+            return self._binding(rng, label, info)
 
         # appearance: class-independent in motion mode; the class's own (with prob scene_bias) in scene mode
         if self.mode == "scene":
@@ -343,6 +368,55 @@ class SyntheticActions(Dataset):
         if self.long:
             info["events"] = self._events(clip, rng, name, sy, sx)
         if self.noise > 0:  # Gaussian pixel noise: a window at a random offset of a fixed noise bank
+            bank = _noise_bank(self.seed, float(self.noise), clip.size)
+            start = int(rng.integers(bank.size - clip.size + 1))
+            clip += bank[start:start + clip.size].reshape(clip.shape)
+        np.clip(clip, 0.0, 1.0, out=clip)
+        return clip, label, info
+
+    def _binding(self, rng: np.random.Generator, label: int,
+                 info: Dict[str, object]) -> Tuple[np.ndarray, int, Dict[str, object]]:
+        """``mode="binding"``: a red and a green object, one moving (the class says which, and where to).
+
+        Every random draw is made in the same order whatever the class, and the class only decides which
+        of the two (drawn) tracks, still or moving, the red object takes: so the same ``(seed, index)``
+        gives the same grayscale clip for ``red_moves_d`` and ``green_moves_d`` (the two colours have the
+        same luma), and the same first frame for every direction ``d``.
+        """
+        t, s = self.frames, self.size
+        mover, direction = str(info["class"]).split("_moves_")
+        base = _hsv(rng.random(), rng.uniform(0.3, 0.8), rng.uniform(0.15, 0.35))
+        sy, sx = rng.integers(-self.shake, self.shake + 1, size=(2, t))
+        clip = self._background(rng, base, sy, sx)  # (C, T, H, W)
+        steps = np.arange(t, dtype=np.float64)
+        for _ in range(self.clutter):  # distractors, as in motion mode
+            angle = rng.uniform(0, 2 * np.pi)
+            v = self.speed * s * rng.uniform(0.5, 1.5)
+            _paint(clip, ("square", "disc")[rng.integers(2)], rng.uniform(0, s) + v * np.sin(angle) * steps + sy,
+                   rng.uniform(0, s) + v * np.cos(angle) * steps + sx, np.full(t, s * rng.uniform(0.05, 0.09)),
+                   np.full(t, rng.uniform(0, 2 * np.pi)),
+                   _hsv(rng.random(), rng.uniform(0.2, 0.8), rng.uniform(0.5, 0.75)))
+        shape = SHAPES[rng.integers(len(SHAPES))]
+        radius = np.full(t, s * rng.uniform(*_RADIUS))
+        grey, chroma = rng.uniform(0.45, 0.55), rng.uniform(0.18, 0.26)  # every channel in [0.19, 0.81]
+        colours = {"red": grey + chroma * _CHROMA, "green": grey - chroma * _CHROMA}
+        starts = rng.uniform(0, s, size=(2, 2))  # (track, yx): track 0 moves, track 1 stays
+        thetas = rng.uniform(0, 2 * np.pi, size=2)
+        v = self.speed * s * rng.uniform(0.8, 1.25)  # pixels per frame
+        first = int(rng.integers(2))  # which track is painted first (below the other where they overlap)
+        # the red object takes the moving track when it is the mover; the green one takes the other
+        track = {mover: 0, BINDING_OBJECTS[1 - BINDING_OBJECTS.index(mover)]: 1}
+        uy, ux = _DIRS[direction]
+        ys = np.stack([starts[0, 0] + uy * v * steps, np.full(t, starts[1, 0])])  # (track, T)
+        xs = np.stack([starts[0, 1] + ux * v * steps, np.full(t, starts[1, 1])])
+        for k in (first, 1 - first):
+            obj = next(o for o, j in track.items() if j == k)
+            _paint(clip, shape, ys[k] + sy, xs[k] + sx, radius, np.full(t, thetas[k]), colours[obj])
+        info.update(shape=shape, motion=f"move_{direction}", mover=mover, direction=direction,
+                    radius=radius[0], colours={o: colours[o].copy() for o in BINDING_OBJECTS},
+                    y={o: ys[track[o]] % s for o in BINDING_OBJECTS},
+                    x={o: xs[track[o]] % s for o in BINDING_OBJECTS})
+        if self.noise > 0:
             bank = _noise_bank(self.seed, float(self.noise), clip.size)
             start = int(rng.integers(bank.size - clip.size + 1))
             clip += bank[start:start + clip.size].reshape(clip.shape)

@@ -26,7 +26,9 @@ Shapes: one tuple ``(rgb, flow)``: rgb ``(B, 3, T, H, W)`` (T frames), flow ``(B
 L fields of position t are ``t*L ... t*L + L - 1``, stacked to 2L channels ``[x_1, y_1, ...]``); returns
 ``(B, num_classes)`` logits; ``forward_branches`` gives each branch's logits and :func:`fusion_losses`
 their losses. ``fusion_point`` / ``temporal_receptive_fields`` (from ``deepvideo``) walk
-``temporal_path()``, the layers along the fused branch.
+``temporal_path()``, the layers along the fused branch. ``fuse_at="fc8"`` is the paper's baseline, Two-Stream's
+late fusion (two towers, scores averaged); :class:`BranchLosses` lets ``fit`` train a model on the sum of its
+branches' losses and :func:`branch_accuracies` scores each branch alone (the Fusion chapter's miniature).
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ class FusionConfig:
     flow_frames: int = 10  # L flow fields per position
     size: int = 224
     fusion: str = "conv"  # one of FUSIONS
-    fuse_at: str = "conv5"  # "conv1".."conv5"; "+fc8" also keeps the spatial tower, averaged at fc8
+    fuse_at: str = "conv5"  # "conv1".."conv5"; "+fc8" also keeps the spatial tower, averaged at fc8;
+    # "fc8" alone: late fusion (Two-Stream's), two whole towers whose softmax scores are averaged
     temporal_fusion: str = "3d_conv_pool"  # one of TEMPORAL_FUSIONS
     temporal_branch: bool = True  # the final model: the temporal stream continues as a second branch
 
@@ -135,7 +138,7 @@ class TemporalHead(nn.Module):
 
     ``2d_pool``: 2x2 pool per frame, fc6-fc8 per frame, scores averaged over T (time ignored);
     ``3d_pool``: max-pool over T x 2 x 2; ``3d_conv_pool``: 3x3x3 conv (``in_channels -> channels``), then
-    the 3D pool (without the conv, ``channels`` is unused). Shape: ``(B, in_channels, T, h, w) -> (B, K)``.
+    the 3D pool (without the conv, ``channels`` is unused). Shape: ``(B, in_channels, T, h, w) -> (B, num_classes)``.
     """
 
     def __init__(self, in_channels: int, channels: int, cfg: FusionConfig, mode: str):
@@ -160,14 +163,16 @@ class TemporalHead(nn.Module):
             x = self.conv3d(x)  # (B, C, T, h, w)
         x = self.grid(self.pool(x))  # (B, C, T', grid, grid); T' = 1 unless 2d_pool
         x = rearrange(x, "b c t h w -> b t (c h w)")  # (B, T', C*grid*grid)
-        return self.fcs(x).mean(dim=1)  # (B, K): average over T' (a no-op once time is pooled)
+        return self.fcs(x).mean(dim=1)  # (B, num_classes): average over T' (a no-op once time is pooled)
 
 
 class FusionTwoStream(nn.Module):
     """Two VGG towers fused at ``fuse_at`` by ``fusion``, time merged by ``temporal_fusion``.
 
-    Branches (``forward_branches``): ``spatiotemporal`` (always), ``temporal`` (``temporal_branch``), and
-    ``spatial`` (``fuse_at`` ending in ``+fc8``). ``forward`` averages their softmax scores.
+    Branches (``forward_branches``): ``spatiotemporal`` (always, except late fusion), ``temporal``
+    (``temporal_branch``, and late fusion), and ``spatial`` (``fuse_at`` ending in ``fc8``). ``forward``
+    averages their softmax scores. ``fuse_at="fc8"`` is the paper's baseline, late fusion: the two towers
+    never meet before their class scores (``temporal_fusion`` then only picks 2D or 3D pooling).
 
     Shape:
         inputs: ``(rgb, flow)``: rgb ``(B, 3, T, H, W)``, flow ``(B, 2, T*L, H, W)``, ``T == frames``.
@@ -176,11 +181,13 @@ class FusionTwoStream(nn.Module):
 
     def __init__(self, cfg: FusionConfig):
         super().__init__()
-        at, plus_fc8 = cfg.fuse_at.split("+")[0], cfg.fuse_at.endswith("+fc8")
         names = [f"conv{i + 1}" for i in range(len(cfg.stages))]
-        if at not in names or cfg.fuse_at.count("+") > int(plus_fc8):
+        self.late = cfg.fuse_at == "fc8"  # Two-Stream's late fusion: no feature map is ever fused
+        at = names[-1] if self.late else cfg.fuse_at.split("+")[0]
+        plus_fc8 = self.late or cfg.fuse_at.endswith("+fc8")
+        if at not in names or cfg.fuse_at.count("+") > int(plus_fc8 and not self.late):
             raise ValueError(f"unknown fuse_at {cfg.fuse_at!r}; expected one of {', '.join(names)}, "
-                             "optionally with '+fc8'")
+                             "optionally with '+fc8', or 'fc8' (late fusion of the class scores)")
         k, last = names.index(at), len(cfg.stages) - 1
         if cfg.fusion == "bilinear" and (k != last or cfg.temporal_fusion != "2d_pool"):
             raise ValueError("bilinear fusion leaves no spatial map: use it at the last conv stage "
@@ -193,7 +200,9 @@ class FusionTwoStream(nn.Module):
         # the paper's final model: at the last stage, conv fusion + 3D conv are one 3x3x3 conv on the stack
         conv_in_3d = cfg.fusion == "conv" and cfg.temporal_fusion == "3d_conv_pool" and k == last
         self.fuse = SpatialFusion("concat" if conv_in_3d else cfg.fusion, d)
-        if cfg.fusion == "bilinear":
+        if self.late:  # two whole towers, each to its own fc8 (the branches "spatial" and "temporal")
+            self.fuse, self.fused_stages, self.head = None, nn.ModuleList(), None
+        elif cfg.fusion == "bilinear":
             self.fused_stages = nn.ModuleList()
             self.head: nn.Module = nn.Linear(self.fuse.out_channels, cfg.num_classes)
         else:
@@ -202,9 +211,16 @@ class FusionTwoStream(nn.Module):
             self.fused_stages = vgg_stages(3, widths, first=k + 1)
             cin = self.fuse.out_channels if k == last else top
             self.head = TemporalHead(cin, top, cfg, cfg.temporal_fusion)
+            if conv_in_3d and d == top:  # start as sum fusion, as SpatialFusion("conv") does
+                with torch.no_grad():  # centre tap [I, I], every other tap and the bias 0
+                    conv = self.head.conv3d[0]
+                    eye = torch.eye(d)
+                    conv.weight.zero_()
+                    conv.weight[:, :, 1, 1, 1] = torch.cat([eye, eye], dim=1)
+                    conv.bias.zero_()
         pool_only = "2d_pool" if cfg.temporal_fusion == "2d_pool" else "3d_pool"
         self.temporal_rest = self.temporal_head = self.spatial_rest = self.spatial_head = None
-        if cfg.temporal_branch:
+        if cfg.temporal_branch or self.late:
             self.temporal_rest = vgg_stages(3, cfg.stages, first=k + 1)
             self.temporal_head = TemporalHead(top, top, cfg, pool_only)
         if plus_fc8:
@@ -243,29 +259,37 @@ class FusionTwoStream(nn.Module):
         rgb, flow = self._inputs(inputs)
         a = self._run(rgb, self.spatial)  # (B*T, D, h, w)
         b = self._run(flow, self.temporal)  # (B*T, D, h, w)
-        fused = self.fuse(a, b)  # (B*T, D', h, w) or (B*T, D*D)
-        if self.cfg.fusion == "bilinear":
-            scores = self.head(fused)  # (B*T, K)
-            out = {"spatiotemporal": rearrange(scores, "(b t) k -> b t k", t=self.cfg.frames).mean(dim=1)}
+        out: Dict[str, torch.Tensor] = {}
+        if self.late:
+            pass  # nothing fused: only the two streams' own branches below
+        elif self.cfg.fusion == "bilinear":
+            fused = self.fuse(a, b)  # (B*T, D*D)
+            scores = self.head(fused)  # (B*T, num_classes)
+            out["spatiotemporal"] = rearrange(scores, "(b t) k -> b t k", t=self.cfg.frames).mean(dim=1)
         else:
-            out = {"spatiotemporal": self.head(self._to_clip(self._run(fused, self.fused_stages)))}  # (B, K)
+            fused = self.fuse(a, b)  # (B*T, D', h, w)
+            out["spatiotemporal"] = self.head(self._to_clip(self._run(fused, self.fused_stages)))  # (B, num_classes)
         if self.temporal_head is not None:
-            out["temporal"] = self.temporal_head(self._to_clip(self._run(b, self.temporal_rest)))  # (B, K)
+            out["temporal"] = self.temporal_head(self._to_clip(self._run(b, self.temporal_rest)))  # (B, num_classes)
         if self.spatial_head is not None:
-            out["spatial"] = self.spatial_head(self._to_clip(self._run(a, self.spatial_rest)))  # (B, K)
+            out["spatial"] = self.spatial_head(self._to_clip(self._run(a, self.spatial_rest)))  # (B, num_classes)
         return out
 
     def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
         branches = list(self.forward_branches(inputs).values())
         if len(branches) == 1:
-            return branches[0]  # (B, K)
-        probs = torch.stack([s.softmax(-1) for s in branches]).mean(dim=0)  # (B, K)
-        return probs.clamp_min(1e-12).log()  # (B, K)
+            return branches[0]  # (B, num_classes)
+        probs = torch.stack([s.softmax(-1) for s in branches]).mean(dim=0)  # (B, num_classes)
+        return probs.clamp_min(1e-12).log()  # (B, num_classes)
 
     def temporal_path(self) -> List[Tuple[str, nn.Module]]:
         """The layers along the fused branch, in order (for ``temporal_receptive_fields``)."""
-        parts = [("temporal", self.temporal), ("fuse", self.fuse), ("fused_stages", self.fused_stages),
-                 ("head", self.head)]
+        if self.late:  # no fused branch: the flow stream's own path
+            parts = [("temporal", self.temporal), ("temporal_rest", self.temporal_rest),
+                     ("temporal_head", self.temporal_head)]
+        else:
+            parts = [("temporal", self.temporal), ("fuse", self.fuse), ("fused_stages", self.fused_stages),
+                     ("head", self.head)]
         return [(f"{p}.{n}" if n else p, m) for p, mod in parts for n, m in mod.named_modules()]
 
     def example_input(self, batch_size: int = 2, small: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -294,3 +318,53 @@ def fusion_two_stream(tiny: bool = False, **overrides) -> FusionTwoStream:
     plus the temporal branch. ``fusion``, ``fuse_at``, ``temporal_fusion``, ``temporal_branch`` select
     the paper's other variants."""
     return FusionTwoStream(_config(tiny, overrides))
+
+
+class BranchLosses(nn.Module):
+    """A :class:`FusionTwoStream` that ``fit`` trains on the sum of its branches' losses (the paper's final
+    model has two: the spatiotemporal and the temporal branch's).
+
+    ``forward`` gives what the model gives (the log of the branches' averaged softmax scores, ``(B, num_classes)``) and
+    keeps each branch's logits for :meth:`loss`, the ``loss_fn`` to hand to ``fit`` with it::
+
+        two = BranchLosses(model)
+        fit(two, train, val, loss_fn=two.loss, ...)
+    """
+
+    def __init__(self, model: FusionTwoStream):
+        super().__init__()
+        self.model = model
+        self._branches: Dict[str, torch.Tensor] = {}
+
+    def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+        self._branches = self.model.forward_branches(inputs)  # name -> (B, num_classes)
+        probs = torch.stack([s.softmax(-1) for s in self._branches.values()]).mean(dim=0)  # (B, num_classes)
+        return probs.clamp_min(1e-12).log()  # (B, num_classes)
+
+    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Sum of the cross-entropies of the branches of the last ``forward`` (``logits`` is not used)."""
+        return torch.stack([F.cross_entropy(v.float(), target) for v in self._branches.values()]).sum()
+
+
+@torch.no_grad()
+def branch_accuracies(model: FusionTwoStream, data, batch_size: int = 64) -> Dict[str, float]:
+    """Validation accuracy of every branch of ``model`` alone and of their averaged scores (``"all"``).
+
+    ``data``: items ``((rgb, flow), label)`` (e.g. :class:`vidlearn.flow.FlowPairs`); runs in eval mode on
+    the model's device and gives the mode back. Late fusion's ``"spatial"`` and ``"temporal"`` are the
+    appearance and motion streams alone (the Fusion chapter's miniature).
+    """
+    from torch.utils.data import DataLoader
+
+    was_training, device = model.training, next(model.parameters()).device
+    model.eval()
+    correct: Dict[str, int] = {}
+    n = 0
+    for (rgb, flow), labels in DataLoader(data, batch_size=batch_size):
+        branches = model.forward_branches((rgb.to(device), flow.to(device)))  # name -> (B, num_classes)
+        branches["all"] = torch.stack([s.softmax(-1) for s in branches.values()]).mean(dim=0)  # as forward
+        for name, logits in branches.items():
+            correct[name] = correct.get(name, 0) + int((logits.argmax(1).cpu() == labels).sum())
+        n += len(labels)
+    model.train(was_training)
+    return {name: c / n for name, c in correct.items()}

@@ -247,3 +247,56 @@ def accuracy_bars(results: Mapping[str, Mapping[str, float]], chance: Optional[f
     fig.update_layout(title=title, barmode="group", height=400, yaxis=dict(title=yaxis, range=[0, 1.08]),
                       xaxis=dict(title=xaxis), legend=dict(orientation="h", y=-0.15))
     return fig
+
+
+def binding_streams_figure(examples: Mapping[str, Tuple[object, object]],
+                           title: str = "What each stream sees") -> go.Figure:
+    """One row per clip: its first and last RGB frames, the grayscale frame and the mean optical flow.
+
+    Made for ``SyntheticActions("binding")`` (the Fusion chapter): the RGB frames are what the appearance
+    stream sees one at a time, the grayscale frames what the flow is computed from, and the flow (colour =
+    direction, :func:`vidlearn.flow.flow_to_rgb`) what the motion stream sees.
+
+    Args:
+        examples: row label -> ``(clip, flow)``: ``clip`` float ``(3, T, H, W)`` in [0, 1], ``flow``
+            ``(2, T-1, H, W)`` (numpy or torch).
+    """
+    import numpy as np
+    from plotly.subplots import make_subplots
+
+    from vidlearn.flow.compute import to_gray
+    from vidlearn.flow.visualize import flow_to_rgb
+    from vidlearn.viz.video import png_uri
+
+    if not examples:
+        raise ValueError("binding_streams_figure needs at least one (clip, flow) example")
+    as_np = [(np.asarray(c, dtype=np.float32), np.asarray(f, dtype=np.float32)) for c, f in examples.values()]
+    bound = max(float(np.abs(f.mean(axis=1)).max()) for _, f in as_np) or 1.0  # one colour scale for all
+    cols = ("first frame (RGB)", "last frame (RGB)", "first frame (grayscale)", "mean flow (colour = direction)")
+    fig = make_subplots(rows=len(as_np), cols=4, horizontal_spacing=0.02, vertical_spacing=0.06,
+                        subplot_titles=cols + ("",) * 4 * (len(as_np) - 1), row_titles=list(examples))
+
+    def rgb8(a: np.ndarray) -> np.ndarray:  # (3, H, W) in [0, 1] -> (H, W, 3) uint8
+        return np.clip(a.transpose(1, 2, 0) * 255 + 0.5, 0, 255).astype(np.uint8)
+
+    for row, (clip, flow) in enumerate(as_np, start=1):
+        gray = to_gray(clip[:, :1])[0]  # (H, W) uint8
+        images = (rgb8(clip[:, 0]), rgb8(clip[:, -1]), np.repeat(gray[:, :, None], 3, axis=2),
+                  flow_to_rgb(flow.mean(axis=1), max_magnitude=bound))
+        for col, image in enumerate(images, start=1):
+            fig.add_trace(go.Image(source=png_uri(image, upscale=4), hoverinfo="skip"), row=row, col=col)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(title=title, height=120 + 190 * len(as_np), margin=dict(l=10, r=40, t=90, b=10))
+    return fig
+
+
+def binding_bars(results: Mapping[str, Mapping[str, float]], chance: float, ceiling: float,
+                 title: str = "Binding what to where it moves: validation accuracy") -> go.Figure:
+    """:func:`accuracy_bars` with a second line at ``ceiling``: the most a model that cannot tie an object's
+    appearance to its motion can score (0.5 on ``SyntheticActions("binding")``: it knows the direction,
+    then guesses which of the two objects moves)."""
+    fig = accuracy_bars(results, chance=chance, title=title)
+    fig.add_hline(y=ceiling, line=dict(color=PALETTE[3], dash="dot"),
+                  annotation_text=f"without binding: at most {ceiling:.2f}", annotation_position="bottom right")
+    return fig
