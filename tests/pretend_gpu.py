@@ -157,6 +157,8 @@ class PretendGPU(TorchFunctionMode):
             target = on_gpu(self_) if device is None else device.type == "cuda"
         if device is not None and device.type not in ("cuda", "cpu"):  # meta and others: as torch does
             return func(*args, **kwargs)
+        if device is None and self_.device.type == "meta":  # a meta tensor's dtype or layout: it stays on meta
+            return func(*args, **kwargs)
         out = func(self_, "cpu", dtype if dtype is not None else self_.dtype,
                    non_blocking=kwargs.get("non_blocking", False), copy=kwargs.get("copy", False),
                    **({"memory_format": kwargs["memory_format"]} if "memory_format" in kwargs else {}))

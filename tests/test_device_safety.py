@@ -68,6 +68,19 @@ def test_pretend_gpu_raises_cudas_errors_on_mixed_devices(gpu):
     assert not on_gpu(x)
 
 
+def test_pretend_gpu_leaves_meta_tensors_on_meta_as_torch_does(gpu):
+    # the architecture diagrams run paper-size models on "meta"; a dtype change there stays on meta (it failed
+    # in the Colab reproduction's TimeSformer chapter: the pretend GPU copied the meta tensor to the CPU)
+    x = torch.ones(2, 3, device="meta")
+    y = x.to(torch.float16)
+    assert y.device.type == "meta" and y.dtype == torch.float16
+    with torch.device("meta"):
+        model = vidlearn.create_model("timesformer", tiny=True)
+    model.eval()
+    with torch.no_grad():
+        assert model(model.example_input(batch_size=1).to("meta")).device.type == "meta"
+
+
 def test_a_model_moved_to_the_pretend_gpu_rejects_cpu_inputs(gpu):
     model = _tiny_model().to("cuda")
     assert all(on_gpu(p) for p in model.parameters()) and all(on_gpu(b) for b in model.buffers())
