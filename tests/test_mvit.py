@@ -211,7 +211,7 @@ def test_stage_shapes_run_in_eval_mode_and_give_the_training_mode_back():
     with torch.device("meta"):  # as the chapter builds the paper-size models
         model = vidlearn.create_model("mvit_v2_s", tiny=True, drop_path_rate=0.5).train()
     calls = []
-    import vidlearn.models.timesformer as ts
+    import vidlearn.layers.transformer as ts
 
     real = ts.drop_path_mask
     try:

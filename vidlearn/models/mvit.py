@@ -66,7 +66,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from vidlearn.layers.checks import check_num_classes, check_video
-from vidlearn.models.timesformer import drop_path
+from vidlearn.layers.transformer import drop_path
 from vidlearn.registry import register_model
 from vidlearn.weights import load_weights
 

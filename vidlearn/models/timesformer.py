@@ -48,7 +48,7 @@ output ``(B, num_classes)`` logits. Pretrained K400 weights: :mod:`vidlearn.mode
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 import torch.nn as nn
@@ -59,6 +59,7 @@ from vidlearn.layers.attention import Attention, attend_in_groups, dense_weights
 from vidlearn.layers.attention_pattern import SCHEMES, resolve_scheme
 from vidlearn.layers.checks import check_num_classes, check_video
 from vidlearn.layers.patch_embed import Grid3, PatchEmbed
+from vidlearn.layers.transformer import Mlp, drop_path, drop_path_mask  # noqa: F401 (also importable from here)
 from vidlearn.registry import register_model
 
 
@@ -93,36 +94,6 @@ class TimeSformerConfig:
         base = cls(num_classes=10, img_size=32, patch_size=4, num_frames=8, embed_dim=64, depth=4,
                    num_heads=4, mlp_ratio=2.0, drop_rate=0.0, drop_path_rate=0.1)
         return replace(base, **overrides)
-
-
-def drop_path_mask(x: torch.Tensor, p: float, training: bool) -> Optional[torch.Tensor]:
-    """Stochastic depth's per-sample factor ``(B, 1, 1)``: 0 with probability ``p``, else ``1 / (1 - p)``.
-
-    ``None`` when nothing is dropped (``p == 0`` or eval mode). One mask serves every residual of a sample
-    that belongs to the same branch (the class token's and the patches').
-    """
-    if p == 0.0 or not training:
-        return None
-    keep = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), device=x.device) >= p  # (B, 1, 1)
-    return keep.to(x.dtype) / (1 - p)
-
-
-def drop_path(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """Stochastic depth: zero a sample's whole residual branch with probability ``p`` (training only)."""
-    mask = drop_path_mask(x, p, training)
-    return x if mask is None else x * mask
-
-
-class Mlp(nn.Module):
-    """The transformer's two-layer GELU MLP. Shape: ``(B, L, D) -> (B, L, D)``."""
-
-    def __init__(self, dim: int, hidden: int, drop: float):
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
-        self.drop = nn.Dropout(drop)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.fc2(self.drop(F.gelu(self.fc1(x)))))  # (B, L, D)
 
 
 class AttentionStep(nn.Module):

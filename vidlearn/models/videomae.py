@@ -67,7 +67,7 @@ from einops import rearrange
 
 from vidlearn.layers.attention import Attention
 from vidlearn.layers.checks import check_num_classes, check_video
-from vidlearn.models.timesformer import Mlp, drop_path
+from vidlearn.layers.transformer import Mlp, drop_path
 from vidlearn.registry import register_model
 from vidlearn.weights import load_weights
 

@@ -83,7 +83,7 @@ from einops import rearrange
 from vidlearn.layers.attention import Attention, attend_in_groups, softmax_attention
 from vidlearn.layers.checks import check_num_classes, check_video
 from vidlearn.layers.inflate import inflate_weight
-from vidlearn.models.timesformer import drop_path
+from vidlearn.layers.transformer import Mlp, drop_path
 from vidlearn.registry import register_model
 from vidlearn.weights import load_weights
 
@@ -207,18 +207,6 @@ def resample_positions(pos: torch.Tensor, src: Grid3, dst: Grid3) -> torch.Tenso
     if t != dst[0]:
         seq = F.interpolate(seq, size=dst[0], mode="linear", align_corners=False)  # (h'w', D, t')
     return rearrange(seq, "(h w) d t -> 1 (t h w) d", h=dst[1])  # (1, t'h'w', D)
-
-
-class Mlp(nn.Module):
-    """The transformer's two-layer GELU MLP (``gelu``: ``"tanh"`` approximation or ``"none"``)."""
-
-    def __init__(self, dim: int, hidden: int, drop: float, gelu: str = "tanh"):
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
-        self.drop, self.gelu = nn.Dropout(drop), gelu
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.fc2(self.drop(F.gelu(self.fc1(x), approximate=self.gelu))))  # (B, L, D)
 
 
 class FactorisedDotProductAttention(Attention):
