@@ -111,6 +111,9 @@ def fmt(shape: Sequence[int], batch: bool = True) -> str:
 # drawing: boxes in a grid of columns (x) and rows (y, downwards), arrows between them
 
 
+_SIDES = {"top": (0, -1), "bottom": (0, 1), "left": (-1, 0), "right": (1, 0)}  # y grows downwards
+
+
 class _Diagram:
     def __init__(self) -> None:
         self.boxes: Dict[str, Dict[str, Any]] = {}
@@ -122,14 +125,27 @@ class _Diagram:
         self.boxes[key] = dict(x=x, y=y, text=text, color=color, w=width, h=height, hover=hover or text)
         return key
 
-    def arrow(self, a: str, b: str, label: str = "", color: str = "#555", dash: bool = False) -> None:
-        """An arrow from box ``a`` to box ``b``; ``dash``: a thin grey one (plotly arrows cannot be dashed)."""
-        self.arrows.append(dict(a=a, b=b, label=label, color="#999" if dash else color, dash=dash))
+    def arrow(self, a: str, b: str, label: str = "", color: str = "#555", dash: bool = False,
+              out: Optional[str] = None, into: Optional[str] = None) -> None:
+        """An arrow from box ``a`` to box ``b``; ``dash``: a thin grey one (plotly arrows cannot be dashed).
+
+        It leaves ``a`` by its side ``out`` and enters ``b`` by ``into`` (``"top"``, ``"bottom"``, ``"left"``,
+        ``"right"``), or by the side that faces the other box where not given: name the sides for an arrow
+        that would otherwise run along a box's edge or through a box in between.
+        """
+        for side in (out, into):
+            if side is not None and side not in _SIDES:
+                raise ValueError(f"an arrow leaves or enters a box by one of {sorted(_SIDES)}, got {side!r}")
+        self.arrows.append(dict(a=a, b=b, label=label, color="#999" if dash else color, dash=dash, out=out,
+                                into=into))
 
     def note(self, x: float, y: float, text: str, align: str = "left", size: int = 11) -> None:
         self.notes.append(dict(x=x, y=y, text=text, align=align, size=size))
 
-    def _edge(self, box: Dict[str, Any], towards: Dict[str, Any]) -> Tuple[float, float]:
+    def _edge(self, box: Dict[str, Any], towards: Dict[str, Any], side: Optional[str] = None) -> Tuple[float, float]:
+        if side is not None:  # the middle of that side
+            sx, sy = _SIDES[side]
+            return box["x"] + sx * box["w"] / 2, box["y"] + sy * box["h"] / 2
         dx, dy = towards["x"] - box["x"], towards["y"] - box["y"]
         if abs(dy) * box["w"] >= abs(dx) * box["h"] * 0.9 or abs(dx) < 1e-9:  # leave by the top or bottom
             return box["x"], box["y"] + (box["h"] / 2) * (1 if dy > 0 else -1)
@@ -157,8 +173,8 @@ class _Diagram:
             hovers.append(b["hover"])
         for a in self.arrows:
             src, dst = self.boxes[a["a"]], self.boxes[a["b"]]
-            x0, y0 = self._edge(src, dst)
-            x1, y1 = self._edge(dst, src)
+            x0, y0 = self._edge(src, dst, a["out"])
+            x1, y1 = self._edge(dst, src, a["into"])
             fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", text="",
                                showarrow=True, arrowhead=2, arrowsize=1, arrowwidth=1.6 if not a["dash"] else 1.2,
                                arrowcolor=a["color"], standoff=1, startstandoff=1)
@@ -338,7 +354,7 @@ def deepvideo_diagram(models: Mapping[str, nn.Module], title: str = "DeepVideo: 
             color = FUSE if r == fused_row else (HEAD if r > len(groups) else CONV)
             extra = "<br><i>frames meet here</i>" if r == fused_row else ""
             key = d.box(f"{c}{r}", c, r, f"<b>{label}</b><br>{body}{extra}", color,
-                        height=0.8 if extra else 0.7)
+                        height=0.9 if extra else 0.7)  # three lines of text
             d.arrow(prev, key)
             prev = key
         if fusion is None:  # time meets only when the per-frame scores are averaged
@@ -507,8 +523,8 @@ def tsn_diagram(model: nn.Module, inputs: Any = None, max_segments: int = 5,
         what = "1 frame" if modality == "rgb" else f"{L} flow fields"
         for s in range(shown):
             c = col + s
-            d.box(f"{modality}in{s}", c, 0, f"<b>segment {s + 1}</b><br>{what}<br>{fmt(snippet)}", INPUT,
-                  height=0.8)
+            d.box(f"{modality}in{s}", c, -0.05, f"<b>segment {s + 1}</b><br>{what}<br>{fmt(snippet)}", INPUT,
+                  height=0.9)  # three lines of text
             d.box(f"{modality}net{s}", c, 1.1, f"<b>ConvNet</b> (shared)<br>{shapes['backbone'][1]} features",
                   CONV)
             d.box(f"{modality}fc{s}", c, 2.1, f"<b>scores</b><br>{shapes['fc'][1]} classes", HEAD)
@@ -573,8 +589,8 @@ def r2plus1d_block_diagram(model: nn.Module, stage: int = 2, inputs: Any = None)
     d.arrow(prev, "sum")
     sc = "1×1×1 conv, stride 2" if block.downsample is not None else "identity"
     d.box("short", 1.05, 2.5, f"<b>shortcut</b><br>{sc}", INPUT, width=0.7)
-    d.arrow("in", "short", dash=True)
-    d.arrow("short", "sum", dash=True)
+    d.arrow("in", "short", dash=True, out="right", into="top")  # clear of the branch's boxes
+    d.arrow("short", "sum", dash=True, out="bottom", into="right")
     n_in, n_out, m = c1[0].in_channels, c1[3].out_channels, c1[0].out_channels
     p21 = c1[0].weight.numel() + c1[3].weight.numel()
     p3 = 27 * n_in * n_out
@@ -670,9 +686,10 @@ def slowfast_diagram(model: nn.Module, inputs: Any = None) -> go.Figure:
         shp = shapes[f"laterals.{i}"]
         how = {"conv": f"conv {m.conv[0].kernel_size[0]}×1×1, stride {m.alpha}", "sample": f"every {m.alpha}th frame",
                "ttoc": "time → channels"}[m.kind]
-        key = d.box(f"lat{i}", 1, 1.5 * (i + 1) + 0.25, f"<b>lateral</b> {how}<br>{fmt(shp)}", FUSE, width=0.95)
-        d.arrow(f"fast{i + 1}", key)
-        d.arrow(key, f"slow{i + 2}", "concat")
+        key = d.box(f"lat{i}", 1, 1.5 * (i + 1) + 0.25, f"<b>lateral</b> {how} → concat<br>{fmt(shp)}", FUSE,
+                    width=0.95)
+        d.arrow(f"fast{i + 1}", key, out="left", into="right")  # side to side, not along the box's top
+        d.arrow(key, f"slow{i + 2}", out="left", into="right")
         lat.append(list(shp))
     rows = 1.5 * len(stage_names) + 0.5
     pool = "global pool each, concat, fc" if len(cols) > 1 else "global pool, fc"
