@@ -162,6 +162,31 @@ def test_chapters_link_the_glossary_where_its_terms_are_first_used(path):
 CODE_COLUMN = 90  # characters of code the book's page shows without a sideways scroll
 
 
+CELL_LINES = 30  # a code cell a reader sees: about 25 lines, never more than this
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_chapter_code_comes_in_short_cells(path):
+    """A reader sees code a screenful at a time: a longer cell is split where its steps meet, or its work
+    moves into the library (the setup cell and hidden checks are not shown)."""
+    long = [(i, n) for i, c in enumerate(_cells(path)) if c["cell_type"] == "code" and i > 0
+            and "remove-cell" not in c.get("metadata", {}).get("tags", [])
+            for n in [len("".join(c["source"]).splitlines())] if n > CELL_LINES]
+    assert not long, f"{path.name}: code cells over {CELL_LINES} lines (cell, lines): {long}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_chapter_sizes_come_from_the_preset_not_its_name(path):
+    """A chapter reads its sizes from the preset (``P.train_samples``, ``P.recipe(...)``), never picks them by
+    the preset's name (``3000 if P.name == "ci" else ...``): a size is then the same at every preset it names."""
+    import re
+
+    pick = re.compile(r"\bif\s+(not\s+)?(P\.name|ON_CPU)\b.*\belse\b|\bON_CPU\s*=")
+    bad = [(i, ln.strip()) for i, c in enumerate(_cells(path)) if c["cell_type"] == "code"
+           for ln in "".join(c["source"]).splitlines() if pick.search(ln)]
+    assert not bad, f"{path.name}: sizes picked by the preset's name, cell {bad[0][0]}: {bad[0][1]!r}"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_chapter_code_fits_the_page(path):
     """Code cells readers see keep their lines within the page's code column (the setup cell is hidden)."""

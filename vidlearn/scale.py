@@ -7,16 +7,45 @@
 Choose one with the environment variable ``VIDLEARN_SCALE`` (``ci``, ``cpu``, ``gpu``) or by name,
 ``preset("cpu")``; without either, ``gpu`` when CUDA is available, else ``cpu``. Notebooks never
 hard-code sizes: they read them from here and print which preset ran.
+
+A few experiments need sizes of their own, because their finding shows only from a minimum size that the
+``ci`` preset does not reach (Non-local's matching pair needs 2,000 clips, TimeSformer's long-range order
+3,000) or only with a clip shape of their own (SlowFast's 16 frames, so that the Slow pathway still sees 4).
+Those sizes are the preset's **recipes**, one per experiment, ``P.recipe("slowfast")``: a :class:`Recipe`
+whose fields default to the preset's own, so a chapter reads every size from the preset either way.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Tuple
 
 ENV_VAR = "VIDLEARN_SCALE"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One experiment's sizes at one preset (``Preset.recipe``): the preset's own where it sets nothing."""
+
+    frames: int
+    size: int
+    train_samples: int
+    val_samples: int
+    epochs: int
+    batch_size: int
+    values: Tuple[int, ...] = ()  # what the experiment sweeps or counts (time depths, frame counts, clips)
+
+    def describe(self) -> str:
+        text = (
+            f"{self.train_samples:,} training and {self.val_samples:,} validation clips of "
+            f"{self.frames}x{self.size}x{self.size}, {self.epochs} epochs, batch {self.batch_size}"
+        )
+        return text + (f", values {list(self.values)}" if self.values else "")
+
+
+_RECIPE_FIELDS = frozenset(f.name for f in dataclasses.fields(Recipe))
 
 
 @dataclass(frozen=True)
@@ -38,6 +67,23 @@ class Preset:
     # the most clips one training set may hold: a T4's 10 minutes a chapter at gpu (README, "On a GPU"); it
     # does not bind at ci or cpu
     max_train_samples: int = 9000
+    # experiment name -> the sizes it sets itself (the rest are the preset's): see recipe()
+    recipes: Mapping[str, Mapping[str, object]] = field(default_factory=dict, hash=False, repr=False)
+
+    def recipe(self, name: str) -> Recipe:
+        """The sizes of experiment ``name`` at this preset: its own where it sets them, else the preset's."""
+        if name not in self.recipes:
+            known = ", ".join(sorted(self.recipes)) or "none"
+            raise KeyError(f"the {self.name!r} preset has no recipe {name!r}; it has: {known}")
+        own = dict(self.recipes[name])
+        unknown = set(own) - _RECIPE_FIELDS
+        if unknown:
+            raise ValueError(f"recipe {name!r} sets unknown fields {sorted(unknown)}; "
+                             f"expected some of {sorted(_RECIPE_FIELDS)}")
+        base = {f: getattr(self, f) for f in _RECIPE_FIELDS if f != "values"}
+        if "values" in own:
+            own["values"] = tuple(own["values"])
+        return Recipe(**{**base, **own})
 
     def n_train(self, factor: int = 1) -> int:
         """Training clips for a task that needs ``factor`` times the preset's, within ``max_train_samples``."""
@@ -56,15 +102,62 @@ class Preset:
         )
 
 
+# The experiments' own sizes. At ci and cpu a recipe is fixed where its finding needs a minimum (the cpu
+# preset would only make it slower); gpu scales it up. Each chapter says what its recipe is for.
+_SMALL_RECIPES = {
+    # C3D: temporal kernel depths compared (1 vs 3 is the paper's point; 5 and 7 are the exercise)
+    "c3d.depths": dict(values=(1, 3)),
+    # Non-local: a pair of events far apart; a tiny C2D learns the relation from about 2,000 clean clips
+    "non_local.match": dict(frames=12, size=32, train_samples=2000, val_samples=400, epochs=8, batch_size=16),
+    # SlowFast: 16 frames, so that alpha = 4 leaves the Slow pathway 4 of them; fixed on CPU
+    "slowfast": dict(frames=16, size=32, train_samples=960, val_samples=320, epochs=8, batch_size=16),
+    # TimeSformer: attention cost measured over frame counts and grid sides
+    "timesformer.cost_frames": dict(values=(2, 4, 8, 16)),
+    "timesformer.cost_sides": dict(values=(4, 6, 8, 12)),
+    # TimeSformer: the order of events needs time attention and about 3,000 clips to learn
+    "timesformer.long": dict(frames=8, size=32, train_samples=3000, epochs=20, batch_size=32),
+    # ViViT: block cost over frame counts
+    "vivit.cost": dict(values=(2, 4, 8, 16, 32)),
+    # Your own videos: clips per test video in multi-view testing (torchvision tests on 5)
+    "your_own_videos.views": dict(values=(2,)),
+}
+
+
+def _recipes(preset: str, train_samples: int, epochs: int, batch_size: int) -> dict:
+    """The recipes of one preset: the small ones at ci and cpu, with what the preset changes."""
+    recipes = {k: dict(v) for k, v in _SMALL_RECIPES.items()}
+    # ViViT: four variants from scratch need 3x the preset's clips and 2x its epochs on CPU
+    recipes["vivit.motion"] = dict(train_samples=3 * train_samples, epochs=2 * epochs)
+    # Summary: two dozen models on the same clips, at most 2,000 of them (a Colab runtime's memory)
+    recipes["summary"] = dict(train_samples=min(train_samples, 2000), batch_size=batch_size // 2)
+    if preset != "ci":
+        recipes["c3d.depths"] = dict(values=(1, 3, 5, 7))
+        recipes["timesformer.cost_frames"] = dict(values=(2, 4, 8, 16, 32))
+        recipes["timesformer.cost_sides"] = dict(values=(4, 8, 12, 16))
+        recipes["vivit.cost"] = dict(values=(2, 4, 8, 16, 32, 64))
+        recipes["your_own_videos.views"] = dict(values=(5,))
+    if preset == "gpu":  # the preset's clips, or more where the finding needs a minimum
+        recipes["non_local.match"] = dict(frames=12, size=32, train_samples=6000, val_samples=1000, epochs=8,
+                                          batch_size=16)
+        recipes["slowfast"] = dict(frames=16, size=64, train_samples=6000, val_samples=1000, epochs=8,
+                                   batch_size=16)
+        recipes["timesformer.long"] = dict(frames=16, size=64, train_samples=18000, epochs=20, batch_size=32)
+        recipes["vivit.motion"] = dict(train_samples=train_samples, epochs=epochs)
+    return recipes
+
+
 PRESETS = {
     "ci": Preset("ci", frames=8, size=32, long_frames=24, train_samples=320, val_samples=160, epochs=4,
-                 batch_size=32, lr=3e-3, amp=False, num_workers=0, cache_dtype="float32"),
+                 batch_size=32, lr=3e-3, amp=False, num_workers=0, cache_dtype="float32",
+                 recipes=_recipes("ci", 320, 4, 32)),
     # cpu: about 6x the ci compute (clip 1.5 x 1.56, clips 2x, epochs 1.25x), 2 to 25 minutes a chapter on
     # 2 cores (the README's table); the earlier 16x48x48, 1,200 clips x 8 epochs was ~34x ci (Snippets: 6.6 min)
     "cpu": Preset("cpu", frames=12, size=40, long_frames=36, train_samples=640, val_samples=240, epochs=5,
-                  batch_size=32, lr=2e-3, amp=False, num_workers=0, cache_dtype="float32"),
+                  batch_size=32, lr=2e-3, amp=False, num_workers=0, cache_dtype="float32",
+                  recipes=_recipes("cpu", 640, 5, 32)),
     "gpu": Preset("gpu", frames=16, size=64, long_frames=64, train_samples=6000, val_samples=1000, epochs=15,
-                  batch_size=64, lr=1e-3, amp=True, num_workers=2, cache_dtype="uint8"),
+                  batch_size=64, lr=1e-3, amp=True, num_workers=2, cache_dtype="uint8",
+                  recipes=_recipes("gpu", 6000, 15, 64)),
 }
 
 
