@@ -9,7 +9,9 @@ import pytest
 
 from vidlearn.data import UCF101, write_video
 from vidlearn.data.ucf101_layout import (
+    UCF101_SPLIT_VIDEOS,
     UCF101_TEST_GROUPS,
+    UCF101_VIDEOS,
     parse_ucf101_name,
     ucf101_group_split,
     ucf101_name,
@@ -26,6 +28,13 @@ def test_names_round_trip_and_bad_names_are_refused():
             parse_ucf101_name(bad)
     with pytest.raises(ValueError, match="CamelCase"):
         ucf101_name("move_right", 1, 1)
+
+
+def test_every_official_split_holds_all_of_ucf101s_videos():
+    """The split sizes (counted on the official files) add up to the 13,320 videos of the UCF101 paper."""
+    assert UCF101_VIDEOS == 13320
+    assert all(n["train"] + n["test"] == UCF101_VIDEOS for n in UCF101_SPLIT_VIDEOS.values())
+    assert sorted(UCF101_SPLIT_VIDEOS) == sorted(UCF101_TEST_GROUPS) == [1, 2, 3]
 
 
 def test_official_splits_test_on_seven_groups_each_and_never_share_one():

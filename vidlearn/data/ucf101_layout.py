@@ -24,7 +24,13 @@ from vidlearn.data.io import PathLike
 from vidlearn.files import atomic_path
 
 UCF101_GROUPS = 25  # source videos (groups) per class
-UCF101_SPLIT1_VIDEOS = {"train": 9537, "test": 3783}  # lines of the official trainlist01.txt / testlist01.txt
+# Lines of the official split files (ucfTrainTestlist/trainlist0N.txt, testlist0N.txt), counted on a public copy
+# of them (github.com/abosun/pytorch-action-master, ucfTrainTestlist/, commit 33a77f3): every split holds all
+# 13,320 videos, and split N tests on groups 7N-6 to 7N (the files' test lists have exactly those groups)
+UCF101_VIDEOS = 13320
+UCF101_SPLIT_VIDEOS = {1: {"train": 9537, "test": 3783}, 2: {"train": 9586, "test": 3734},
+                       3: {"train": 9624, "test": 3696}}
+UCF101_SPLIT1_VIDEOS = UCF101_SPLIT_VIDEOS[1]
 UCF101_TEST_GROUPS: Dict[int, Tuple[int, ...]] = {n: tuple(range(7 * (n - 1) + 1, 7 * n + 1)) for n in (1, 2, 3)}
 _NAME = re.compile(r"^v_(?P<cls>[A-Za-z0-9]+)_g(?P<group>\d{2})_c(?P<clip>\d{2})\.\w+$")
 
@@ -102,5 +108,5 @@ def write_ucf101_split_files(annotation_dir: PathLike, classes: Sequence[str], v
     return written
 
 
-__all__ = ["UCF101_GROUPS", "UCF101_SPLIT1_VIDEOS", "UCF101_TEST_GROUPS", "ucf101_name", "parse_ucf101_name",
-           "ucf101_group_split", "write_ucf101_split_files"]
+__all__ = ["UCF101_GROUPS", "UCF101_VIDEOS", "UCF101_SPLIT_VIDEOS", "UCF101_SPLIT1_VIDEOS", "UCF101_TEST_GROUPS",
+           "ucf101_name", "parse_ucf101_name", "ucf101_group_split", "write_ucf101_split_files"]
