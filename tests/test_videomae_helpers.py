@@ -3,15 +3,9 @@
 import pytest
 import torch
 
-from vidlearn.models.videomae import (
-    copy_from_neighbours,
-    patchify,
-    pretrain,
-    reconstruct,
-    tube_mask,
-    unpatchify,
-    videomae_b_pretrain,
-)
+from vidlearn.layers.masking import copy_from_neighbours, patchify, tube_mask, unpatchify
+from vidlearn.models.videomae import videomae_b_pretrain
+from vidlearn.models.videomae_helpers import pretrain, reconstruct
 
 
 def _tiny(**overrides):

@@ -56,9 +56,8 @@ Against the official code (``modeling_pretrain.py``, ``modeling_finetune.py``, `
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -67,6 +66,17 @@ from einops import rearrange
 
 from vidlearn.layers.attention import Attention
 from vidlearn.layers.checks import check_num_classes, check_video
+from vidlearn.layers.masking import (  # noqa: F401 (the paper's masks and targets, re-exported)
+    MASKS,
+    check_mask,
+    frame_mask,
+    patchify,
+    random_mask,
+    reconstruction_loss,
+    reconstruction_targets,
+    tube_mask,
+    unpatchify,
+)
 from vidlearn.layers.transformer import Mlp, drop_path
 from vidlearn.registry import register_model
 from vidlearn.weights import load_weights
@@ -118,136 +128,6 @@ class VideoMAEConfig:
         base = cls(num_classes=10, img_size=32, patch_size=8, num_frames=8, embed_dim=32, depth=2, num_heads=2,
                    decoder_embed_dim=16, decoder_depth=1, decoder_num_heads=2)
         return replace(base, **overrides)
-
-
-# --- masking: which tokens the encoder may see ---------------------------------------------------------------
-
-def _num_masked(ratio: float, n: int, what: str) -> int:
-    """``int(ratio * n)`` as the official generator counts (the tiny guard keeps 0.29 * 100 at 29)."""
-    if not 0.0 < ratio < 1.0:
-        raise ValueError(f"mask ratio must be in (0, 1), got {ratio!r}")
-    k = math.floor(ratio * n + 1e-9)
-    if not 0 < k < n:
-        raise ValueError(f"mask ratio {ratio} of {n} {what} masks {k}; at least one must be masked and one "
-                         "visible")
-    return k
-
-
-def _hw(grid_hw: Union[int, Sequence[int]]) -> int:
-    return grid_hw if isinstance(grid_hw, int) else int(grid_hw[0]) * int(grid_hw[1])
-
-
-def _choose(batch: int, n: int, k: int, generator: Optional[torch.Generator]) -> torch.Tensor:
-    """``(B, n)`` bool with exactly ``k`` True per row at uniformly random places."""
-    order = torch.rand(batch, n, generator=generator).argsort(dim=1)  # (B, n): a random permutation per row
-    return torch.zeros(batch, n, dtype=torch.bool).scatter_(1, order[:, :k], True)
-
-
-def tube_mask(batch: int, grid_t: int, grid_hw: Union[int, Sequence[int]], ratio: float = 0.9,
-              generator: Optional[torch.Generator] = None) -> torch.Tensor:
-    """VideoMAE's tube mask: the same ``int(ratio * H'W')`` spatial positions hidden in every time slot.
-
-    ``grid_hw`` is ``H' * W'`` or ``(H', W')``. Returns ``(B, T'*H'*W')`` bool in ``(t h w)`` order, True =
-    masked; every sample draws its own positions (from ``generator``, else torch's global generator).
-    """
-    hw = _hw(grid_hw)
-    per_slot = _choose(batch, hw, _num_masked(ratio, hw, "positions of a time slot"), generator)  # (B, H'W')
-    return per_slot.repeat(1, grid_t)  # (B, T'*H'W'): slot after slot, the same positions
-
-
-def random_mask(batch: int, grid_t: int, grid_hw: Union[int, Sequence[int]], ratio: float = 0.9,
-                generator: Optional[torch.Generator] = None) -> torch.Tensor:
-    """Random masking (paper Fig. 3b): ``int(ratio * N)`` tokens hidden anywhere, ``N = T'*H'*W'``.
-
-    Shape and meaning as :func:`tube_mask`.
-    """
-    n = grid_t * _hw(grid_hw)
-    return _choose(batch, n, _num_masked(ratio, n, "tokens"), generator)  # (B, N)
-
-
-def frame_mask(batch: int, grid_t: int, grid_hw: Union[int, Sequence[int]], ratio: float = 0.9,
-               generator: Optional[torch.Generator] = None) -> torch.Tensor:
-    """Frame masking (paper Fig. 3c): ``int(ratio * T')`` whole time slots hidden.
-
-    Shape and meaning as :func:`tube_mask`.
-    """
-    slots = _choose(batch, grid_t, _num_masked(ratio, grid_t, "time slots"), generator)  # (B, T')
-    return slots.repeat_interleave(_hw(grid_hw), dim=1)  # (B, T'*H'W')
-
-
-MASKS: Dict[str, Callable[..., torch.Tensor]] = {"tube": tube_mask, "random": random_mask, "frame": frame_mask}
-
-
-def check_mask(mask: torch.Tensor, batch: int, num_tokens: int) -> int:
-    """Check a ``(B, N)`` bool mask with the same number of masked tokens in every row; return that number."""
-    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or tuple(mask.shape) != (batch, num_tokens):
-        got = f"{tuple(mask.shape)} {mask.dtype}" if isinstance(mask, torch.Tensor) else type(mask).__name__
-        raise ValueError(f"VideoMAE expects a bool mask of shape (B, N) = ({batch}, {num_tokens}), got {got}")
-    counts = mask.sum(1)
-    k = int(counts[0]) if batch else 0
-    if batch and (counts != k).any():
-        raise ValueError(f"every clip must have the same number of masked tokens, got {counts.tolist()}")
-    if batch and not 0 < k < num_tokens:
-        raise ValueError(f"the mask hides {k} of {num_tokens} tokens; at least one must be masked and one visible")
-    return k
-
-
-# --- pixel targets --------------------------------------------------------------------------------------------
-
-def patchify(video: torch.Tensor, tubelet_size: int = 2, patch_size: int = 16) -> torch.Tensor:
-    """Cut ``(B, C, T, H, W)`` into tubelets: ``(B, N, tubelet*P*P*C)``, tokens ``(t h w)``, pixels ``(t y x c)``."""
-    return rearrange(video, "b c (t pt) (h ph) (w pw) -> b (t h w) (pt ph pw c)", pt=tubelet_size,
-                     ph=patch_size, pw=patch_size)
-
-
-def unpatchify(patches: torch.Tensor, grid: Sequence[int], tubelet_size: int = 2, patch_size: int = 16
-               ) -> torch.Tensor:
-    """Inverse of :func:`patchify`: ``(B, N, tubelet*P*P*C)`` and the grid ``(T', H', W')`` -> ``(B, C, T, H, W)``."""
-    t, h, w = grid
-    return rearrange(patches, "b (t h w) (pt ph pw c) -> b c (t pt) (h ph) (w pw)", t=t, h=h, w=w,
-                     pt=tubelet_size, ph=patch_size, pw=patch_size)
-
-
-def reconstruction_targets(video: torch.Tensor, tubelet_size: int = 2, patch_size: int = 16,
-                           norm_pix: bool = True, mean: Optional[Sequence[float]] = None,
-                           std: Optional[Sequence[float]] = None) -> torch.Tensor:
-    """The pixels to predict, ``(B, N, tubelet*P*P*C)``.
-
-    ``mean``/``std`` (per channel) undo the input normalisation first. With ``norm_pix`` each tubelet's
-    pixels are normalised *per channel* over its ``tubelet*P*P`` values, with the unbiased std plus 1e-6, as
-    the official ``engine_for_pretraining.py`` (and Hugging Face) do.
-    """
-    if mean is not None and std is not None:
-        m = torch.as_tensor(mean, dtype=video.dtype, device=video.device).view(1, -1, 1, 1, 1)  # (1, C, 1, 1, 1)
-        s = torch.as_tensor(std, dtype=video.dtype, device=video.device).view(1, -1, 1, 1, 1)
-        video = video * s + m  # pixels, in [0, 1] for the official pipeline
-    if not norm_pix:
-        return patchify(video, tubelet_size, patch_size)
-    p = rearrange(video, "b c (t pt) (h ph) (w pw) -> b (t h w) (pt ph pw) c", pt=tubelet_size, ph=patch_size,
-                  pw=patch_size)  # (B, N, tubelet*P*P, C)
-    p = (p - p.mean(dim=-2, keepdim=True)) / (p.var(dim=-2, unbiased=True, keepdim=True).sqrt() + 1e-6)
-    return rearrange(p, "b n p c -> b n (p c)")  # (B, N, tubelet*P*P*C)
-
-
-def reconstruction_loss(pred: torch.Tensor, video: torch.Tensor, mask: torch.Tensor, tubelet_size: int = 2,
-                        patch_size: int = 16, norm_pix: bool = True, mean: Optional[Sequence[float]] = None,
-                        std: Optional[Sequence[float]] = None) -> torch.Tensor:
-    """Mean squared error on the masked tubelets only (visible tokens never count).
-
-    Shape: ``pred`` ``(B, N_masked, D_pix)`` (the masked tokens in ascending order, as the model returns) or
-    ``(B, N, D_pix)`` (every token; only the masked ones are used); ``video`` ``(B, C, T, H, W)``; ``mask``
-    ``(B, N)`` bool, True = masked. Returns a scalar.
-    """
-    with torch.no_grad():
-        target = reconstruction_targets(video, tubelet_size, patch_size, norm_pix, mean, std)  # (B, N, D_pix)
-    b, n, d = target.shape
-    k = check_mask(mask, b, n)
-    if tuple(pred.shape) == (b, n, d):
-        pred = pred[mask].reshape(b, k, d)  # (B, N_masked, D_pix): keep the masked tokens' predictions
-    if tuple(pred.shape) != (b, k, d):
-        raise ValueError(f"expected predictions of shape (B, N_masked, D_pix) = {(b, k, d)} or (B, N, D_pix) = "
-                         f"{(b, n, d)}, got {tuple(pred.shape)}")
-    return F.mse_loss(pred, target[mask].reshape(b, k, d))
 
 
 # --- the encoder ------------------------------------------------------------------------------------------------
@@ -513,110 +393,3 @@ def videomae_b_pretrain(tiny: bool = False, **overrides) -> VideoMAEPretrain:
     Not registered: it returns a reconstruction, not logits.
     """
     return VideoMAEPretrain(_config(tiny, {"drop_path_rate": 0.0, **overrides}))
-
-
-# --- helpers for the chapter: a pre-training loop, reconstructions, the copy-from-a-neighbour baseline ----------
-
-def pretrain(model: VideoMAEPretrain, clips: Union[torch.Tensor, torch.utils.data.Dataset], *, epochs: int,
-             batch_size: int = 16, lr: float = 1e-3, weight_decay: float = 0.05, warmup: float = 0.1,
-             seed: int = 0) -> List[float]:
-    """Pre-train ``model`` on unlabelled ``clips``; return the mean reconstruction loss of every epoch.
-
-    ``clips`` is a tensor ``(N, C, T, H, W)`` or a dataset of ``(clip, label)`` (labels are ignored). As the
-    official recipe, in miniature: AdamW with betas (0.9, 0.95), a linear warm-up over the first ``warmup``
-    share of the steps, then a cosine decay to zero; a fresh mask for every clip of every step (drawn from a
-    generator seeded with ``seed``, like the shuffling). Runs on the model's device; the model ends in eval mode.
-    """
-    if isinstance(clips, torch.utils.data.Dataset):
-        clips = torch.stack([clips[i][0] for i in range(len(clips))])  # (N, C, T, H, W)
-    if epochs < 1 or batch_size < 1 or len(clips) == 0:
-        raise ValueError(f"pretrain needs epochs >= 1, batch_size >= 1 and clips; got {epochs}, {batch_size}, "
-                         f"{len(clips)} clips")
-    device = next(model.parameters()).device
-    g = torch.Generator().manual_seed(seed)
-    steps = epochs * math.ceil(len(clips) / batch_size)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=weight_decay)
-    warm = max(1, int(warmup * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: (s + 1) / warm if s < warm else
-                                              0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, steps - warm))))
-    losses = []
-    model.train()
-    for _ in range(epochs):
-        order, total = torch.randperm(len(clips), generator=g), 0.0
-        for i in range(0, len(clips), batch_size):
-            x = clips[order[i:i + batch_size]].to(device, torch.float32)  # (B, C, T, H, W)
-            loss = model(x, generator=g).loss
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item() * len(x)
-        losses.append(total / len(clips))
-    model.eval()
-    return losses
-
-
-def _pixels(video: torch.Tensor, cfg: VideoMAEConfig) -> torch.Tensor:
-    """Undo the input normalisation: the clip's pixels (as ``reconstruction_targets`` does)."""
-    if cfg.pixel_mean is None or cfg.pixel_std is None:
-        return video
-    m = torch.as_tensor(cfg.pixel_mean, dtype=video.dtype, device=video.device).view(1, -1, 1, 1, 1)
-    s = torch.as_tensor(cfg.pixel_std, dtype=video.dtype, device=video.device).view(1, -1, 1, 1, 1)
-    return video * s + m
-
-
-@torch.no_grad()
-def reconstruct(model: VideoMAEPretrain, video: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """The clip as the model paints it: visible tubelets as they are, masked ones predicted, in pixels.
-
-    With normalised targets (``norm_pix_loss``) a prediction is mapped back to pixels with the mean and std of
-    the true tubelet, per channel, as the MAE papers draw their figures (the model never predicts those two).
-    Shape: ``video (B, C, T, H, W)`` normalised as the model's inputs, ``mask (B, N)``; returns the pixels
-    ``(B, C, T, H, W)`` (the input normalisation undone).
-    """
-    cfg = model.cfg
-    model.eval()
-    pred = model(video, mask=mask).pred  # (B, N_masked, D_pix)
-    pixels = _pixels(video, cfg)
-    patches = patchify(pixels, cfg.tubelet_size, cfg.patch_size)  # (B, N, D_pix), (pt ph pw c)
-    b, n, d = patches.shape
-    c = cfg.in_chans
-    if cfg.norm_pix_loss:
-        p = patches.view(b, n, d // c, c)  # (B, N, pt*P*P, C)
-        mean, std = p.mean(-2, keepdim=True), p.var(-2, unbiased=True, keepdim=True).sqrt() + 1e-6
-        k = pred.shape[1]
-        pred = (pred.view(b, k, d // c, c) * std[mask].view(b, k, 1, c) + mean[mask].view(b, k, 1, c))
-        pred = pred.reshape(b, k, d)
-    out = patches.clone()
-    out[mask] = pred.reshape(-1, d).to(out.dtype)
-    grid = (pixels.shape[2] // cfg.tubelet_size, pixels.shape[3] // cfg.patch_size,
-            pixels.shape[4] // cfg.patch_size)
-    return unpatchify(out, grid, cfg.tubelet_size, cfg.patch_size)  # (B, C, T, H, W)
-
-
-def copy_from_neighbours(patches: torch.Tensor, mask: torch.Tensor, grid_t: int) -> torch.Tensor:
-    """A baseline that learns nothing: fill every masked tubelet by copying a visible one from another time.
-
-    For each masked token it takes the visible token at the *same spatial position* in the nearest time slot
-    (the earlier one on a tie); where that position is masked in every slot (always, under tube masking) it
-    falls back to the mean of the clip's visible tokens. Shape: ``patches (B, N, D)`` in ``(t h w)`` order,
-    ``mask (B, N)`` bool (True = masked); returns ``(B, N, D)`` with the masked rows filled.
-    """
-    b, n, d = patches.shape
-    if n % grid_t:
-        raise ValueError(f"{n} tokens do not split into {grid_t} time slots")
-    hw = n // grid_t
-    x, m = patches.view(b, grid_t, hw, d), mask.view(b, grid_t, hw)  # (B, T', H'W', D)
-    vis = (~mask).unsqueeze(-1).to(patches.dtype)  # (B, N, 1)
-    fallback = (patches * vis).sum(1) / vis.sum(1).clamp(min=1)  # (B, D): the mean visible token
-    out = x.clone()
-    for t in range(grid_t):
-        filled = ~m[:, t]  # (B, H'W'): visible here, nothing to fill
-        out[:, t][m[:, t]] = fallback[:, None].expand(b, hw, d)[m[:, t]]
-        for dt in range(1, grid_t):  # nearest slots first, earlier before later
-            for s in (t - dt, t + dt):
-                if 0 <= s < grid_t:
-                    take = ~filled & ~m[:, s]  # (B, H'W'): still empty here, visible there
-                    out[:, t][take] = x[:, s][take]
-                    filled = filled | take
-    return out.view(b, n, d)

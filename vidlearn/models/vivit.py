@@ -82,7 +82,7 @@ from einops import rearrange
 
 from vidlearn.layers.attention import Attention, attend_in_groups, softmax_attention
 from vidlearn.layers.checks import check_num_classes, check_video
-from vidlearn.layers.inflate import inflate_weight
+from vidlearn.layers.patch_embed import TubeletEmbed, inflate_patch_embedding  # noqa: F401 (re-exported)
 from vidlearn.layers.transformer import Mlp, drop_path
 from vidlearn.registry import register_model
 from vidlearn.weights import load_weights
@@ -145,51 +145,6 @@ class ViViTConfig:
         base = cls(num_classes=10, img_size=32, num_frames=8, tubelet_size=(2, 8, 8), embed_dim=32, depth=2,
                    temporal_depth=1, num_heads=4, mlp_ratio=2.0)
         return replace(base, **overrides)
-
-
-def inflate_patch_embedding(weight_2d: torch.Tensor, t: int, method: str = "central_frame") -> torch.Tensor:
-    """An image ViT's patch filter ``(D, C, h, w)`` as a tubelet filter ``(D, C, t, h, w)`` (paper Sec. 3.4).
-
-    ``central_frame``: zero at every temporal position except the centre ``t // 2``, which holds the 2D
-    filter (the paper's best, Table 1): at initialisation a token sees one frame of its tubelet.
-    ``filter_inflation``: the 2D filter replicated ``t`` times and divided by ``t`` (I3D): a static tubelet
-    gives the 2D filter's response.
-    """
-    methods = {"central_frame": "center", "filter_inflation": "bootstrap"}
-    if method not in methods:
-        raise ValueError(f"method must be one of {tuple(methods)}, got {method!r}")
-    return inflate_weight(weight_2d, t, methods[method])  # (D, C, t, h, w)
-
-
-class TubeletEmbed(nn.Module):
-    """Tubelet embedding: a Conv3d with kernel = stride = ``(t, h, w)``, one token per tubelet.
-
-    Shape: ``(B, C, T, H, W)`` -> tokens ``(B, n_t*n_h*n_w, D)`` in ``(t h w)`` order and the grid.
-    """
-
-    def __init__(self, tubelet_size: Tuple[int, int, int], in_chans: int, embed_dim: int):
-        super().__init__()
-        self.tubelet_size = tuple(tubelet_size)
-        self.proj = nn.Conv3d(in_chans, embed_dim, kernel_size=self.tubelet_size, stride=self.tubelet_size)
-
-    @torch.no_grad()
-    def load_2d(self, weight_2d: torch.Tensor, bias: Optional[torch.Tensor] = None,
-                method: str = "central_frame") -> None:
-        """Initialise from an image ViT's patch embedding (see :func:`inflate_patch_embedding`)."""
-        self.proj.weight.copy_(inflate_patch_embedding(weight_2d, self.tubelet_size[0], method))
-        if bias is not None:
-            self.proj.bias.copy_(bias)
-
-    def forward(self, x: torch.Tensor, model: str = "TubeletEmbed") -> Tuple[torch.Tensor, Grid3]:
-        (t, h, w), (_, _, frames, height, width) = self.tubelet_size, x.shape
-        if frames % t or height % h or width % w:
-            raise ValueError(
-                f"{model} cuts the clip into {t}x{h}x{w} tubelets (t x h x w), so T, H and W must be multiples "
-                f"of {t}, {h} and {w}; got T x H x W = {frames} x {height} x {width} (shape {tuple(x.shape)})"
-            )
-        x = self.proj(x)  # (B, D, n_t, n_h, n_w)
-        grid = tuple(x.shape[2:])
-        return rearrange(x, "b d t h w -> b (t h w) d"), grid  # (B, n_t*n_h*n_w, D)
 
 
 def resample_positions(pos: torch.Tensor, src: Grid3, dst: Grid3) -> torch.Tensor:

@@ -15,7 +15,8 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from vidlearn.models.videomae import MASKS, patchify, reconstruct, unpatchify
+from vidlearn.layers.masking import MASKS, patchify, unpatchify
+from vidlearn.models.videomae_helpers import reconstruct
 from vidlearn.viz.video import png_uri, to_uint8_frames
 
 MASK_NAMES = {"tube": "tube masking", "random": "random masking", "frame": "frame masking"}
