@@ -292,6 +292,13 @@ def test_fusion_diagram_of_an_earlier_fusion_point():
     assert "sum fusion" in _texts(fig)
 
 
+def _videomae_paper():
+    from vidlearn.models.videomae import videomae_b_pretrain  # pre-training models are not registered
+
+    with torch.device("meta"):
+        return videomae_b_pretrain()
+
+
 def _every_diagram():
     return [A.slowfast_diagram(_paper("slowfast_r50")), A.nonlocal_diagram(_paper("nl_i3d_r50")),
             A.tsn_diagram(_paper("tsn_two_stream")),
@@ -300,7 +307,7 @@ def _every_diagram():
             A.tsm_diagram(_paper("tsm_r50")), A.timesformer_block_diagram(_paper("timesformer")),
             A.vivit_diagram(_paper("vivit_b_16x2_fe")), A.stage_diagram(_paper("i3d")),
             A.r2plus1d_block_diagram(_paper("r2plus1d_18")), A.two_stream_diagram(_paper("two_stream")),
-            A.fusion_diagram(_paper("fusion_two_stream"))]
+            A.fusion_diagram(_paper("fusion_two_stream")), A.videomae_diagram(_videomae_paper())]
 
 
 LINE_PX = 16  # one line of the boxes' 11 px text, as Chromium draws it (the screenshots: 3 lines overflow 46 px)
@@ -372,3 +379,25 @@ def test_slowfast_laterals_run_from_side_to_side():
         assert len(into) == len(out) == 1, (r.x0, r.y0)
         assert any(on(into[0].ax, into[0].ay, s, "left") for s in lay.shapes)  # from Fast's left side
         assert any(on(out[0].x, out[0].y, s, "right") for s in lay.shapes)  # into Slow's right side
+
+
+def test_videomae_diagram_encodes_the_visible_tokens_and_decodes_them_all():
+    """The tiny model's own forward agrees with the drawing; at paper size, the official count: 20 of 196
+    positions visible per time slot (int(0.9 * 196) = 176 hidden), 8 slots, 160 visible tokens."""
+    from vidlearn.models.videomae import videomae_b_pretrain
+
+    torch.manual_seed(0)
+    tiny = videomae_b_pretrain(tiny=True)
+    meta = A.videomae_diagram(tiny).layout.meta
+    out = tiny(tiny.example_input(1), generator=torch.Generator().manual_seed(0))
+    assert meta["masked"] == int(out.mask.sum()) and meta["pred"] == list(out.pred.shape[1:])
+    assert meta["visible"] + meta["masked"] == meta["tokens"] == out.mask.shape[1]
+    assert meta["encoder"] == [meta["visible"], tiny.cfg.embed_dim]
+    assert meta["decoder"] == [meta["tokens"], tiny.cfg.decoder_embed_dim]
+    with torch.device("meta"):
+        paper = videomae_b_pretrain()
+    fig = A.videomae_diagram(paper)
+    m = fig.layout.meta
+    assert (m["grid"], m["visible"], m["masked"]) == ([8, 14, 14], 160, 1408)
+    assert m["encoder"] == [160, 768] and m["decoder"] == [1568, 384] and m["pred"] == [1408, 2 * 16 * 16 * 3]
+    assert "176 positions" in _texts(fig) and paper.training  # the model's mode is restored
