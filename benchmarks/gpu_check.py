@@ -45,8 +45,8 @@ CNNS = {"r3d_18": (16, 3, 16, 112), "r2plus1d_18": (16, 3, 16, 112), "i3d": (8, 
 TRANSFORMER = ("timesformer", (4, 3, 8, 224))
 # the chapters in the order part 2 runs them: the cheap ones first, so a short budget still covers most
 CHAPTERS = ["working_with_video", "deepvideo", "two_stream", "tsn", "snippets", "i3d", "r2plus1d", "c3d",
-            "slowfast", "tsm", "non_local", "fusion", "timesformer", "vivit", "videomae", "summary", "using_vidlearn",
-            "your_own_videos"]
+            "slowfast", "tsm", "non_local", "fusion", "timesformer", "vivit", "mvit", "videomae", "summary",
+            "using_vidlearn", "your_own_videos"]
 
 
 def _step_fn(model, x, y, amp_dtype, channels_last: bool) -> Callable[[], None]:

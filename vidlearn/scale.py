@@ -128,6 +128,9 @@ def _recipes(preset: str, train_samples: int, epochs: int, batch_size: int) -> d
     recipes = {k: dict(v) for k, v in _SMALL_RECIPES.items()}
     # ViViT: four variants from scratch need 3x the preset's clips and 2x its epochs on CPU
     recipes["vivit.motion"] = dict(train_samples=3 * train_samples, epochs=2 * epochs)
+    # MViT: tiny MViTv2 and TimeSformer from scratch; twice the clips, and on CPU twice the epochs: with the
+    # preset's 4 at ci, whether the tiny MViTv2 left chance in time depended on its random start
+    recipes["mvit.motion"] = dict(train_samples=2 * train_samples, epochs=2 * epochs, batch_size=16)
     # Summary: two dozen models on the same clips, at most 2,000 of them (a Colab runtime's memory)
     recipes["summary"] = dict(train_samples=min(train_samples, 2000), batch_size=batch_size // 2)
     if preset != "ci":
@@ -143,6 +146,7 @@ def _recipes(preset: str, train_samples: int, epochs: int, batch_size: int) -> d
                                    batch_size=16)
         recipes["timesformer.long"] = dict(frames=16, size=64, train_samples=18000, epochs=20, batch_size=32)
         recipes["vivit.motion"] = dict(train_samples=train_samples, epochs=epochs)
+        recipes["mvit.motion"] = dict(train_samples=min(2 * train_samples, 9000), epochs=epochs, batch_size=16)
     return recipes
 
 
