@@ -1,7 +1,7 @@
 """Scale presets: how big every chapter's experiments are.
 
 ``ci``  the smallest that still shows each chapter's point (half a minute to 6 minutes a notebook on 2 CPU cores);
-``cpu`` the default without CUDA: a laptop reader waits 2 to 25 minutes a chapter on 2 cores (README, Measured);
+``cpu`` the default without CUDA: a laptop reader waits 1 to 20 minutes a chapter on 2 cores (README, Measured);
 ``gpu`` the default with CUDA (Colab T4 and up): bigger clips, more data, mixed precision.
 
 Choose one with the environment variable ``VIDLEARN_SCALE`` (``ci``, ``cpu``, ``gpu``) or by name,
@@ -154,7 +154,7 @@ PRESETS = {
     "ci": Preset("ci", frames=8, size=32, long_frames=24, train_samples=320, val_samples=160, epochs=4,
                  batch_size=32, lr=3e-3, amp=False, num_workers=0, cache_dtype="float32",
                  recipes=_recipes("ci", 320, 4, 32)),
-    # cpu: about 6x the ci compute (clip 1.5 x 1.56, clips 2x, epochs 1.25x), 2 to 25 minutes a chapter on
+    # cpu: about 6x the ci compute (clip 1.5 x 1.56, clips 2x, epochs 1.25x), 1 to 20 minutes a chapter on
     # 2 cores (the README's table); the earlier 16x48x48, 1,200 clips x 8 epochs was ~34x ci (Snippets: 6.6 min)
     "cpu": Preset("cpu", frames=12, size=40, long_frames=36, train_samples=640, val_samples=240, epochs=5,
                   batch_size=32, lr=2e-3, amp=False, num_workers=0, cache_dtype="float32",
