@@ -84,6 +84,17 @@ def test_the_recipes_the_chapters_call_fixed_on_cpu_are(name):
     assert PRESETS["gpu"].recipe(name).train_samples > FIXED_ON_CPU[name]["train_samples"]
 
 
+def test_the_videomae_recipe_is_the_one_its_chapter_found_and_the_same_at_every_preset():
+    # the chapter's text: 320 unlabelled clips of 8x32x32, 64 pre-training and 32 fine-tuning epochs; measured
+    # at this size only, so the gpu preset must not scale it
+    from vidlearn.scale import PRESETS
+
+    want = dict(frames=8, size=32, train_samples=320, val_samples=160, epochs=32, batch_size=16)
+    for p in PRESETS.values():
+        r = p.recipe("videomae.masking")
+        assert {k: getattr(r, k) for k in want} == want, (p.name, r)
+
+
 def test_every_preset_has_the_same_recipes_and_the_views_recipe_is_torchvisions_at_cpu():
     from vidlearn.data.transforms import kinetics400_preprocess
     from vidlearn.scale import PRESETS
